@@ -1,0 +1,41 @@
+# The verbs of the project. `make run` and `make test` are the whole set-up:
+# each creates .venv if it is missing and installs the pinned set first.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+
+# Stage commands in dvc.yaml call `stance`; put the venv first on PATH for them.
+export PATH := $(BIN):$(PATH)
+# Nothing here may reach a model hub or phone home.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: install run test lint format clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,onnx]"
+	$(BIN)/python -m pip check
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	dvc repro
+
+test: lint
+	pytest
+
+lint: $(STAMP)
+	ruff check . && ruff format --check .
+
+format: $(STAMP)
+	ruff check --fix . && ruff format .
+
+clean:
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,111 @@
+"""The `stance` command. Each subcommand is a thin face over a stage's shell function.
+
+Exit codes: 0 success; 1 some inputs were skipped or failed; 2 configuration
+error; 3 input data error. Errors a user can cause print one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from pipeline import __version__
+from pipeline.config import DEFAULT_PARAMS, load_params
+from pipeline.errors import EXIT_CODES, StanceError
+
+app = typer.Typer(
+    name="stance",
+    help=(
+        "Paragraph-level stance of news outlets on a proposition, with evidence and "
+        "uncertainty.\n\nExit codes: "
+        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+        + "."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ParamsOption = Annotated[
+    Path,
+    typer.Option("--params", "-p", help="The params file that configures the pipeline."),
+]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"stance {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only print warnings and errors.")
+    ] = False,
+) -> None:
+    logging.getLogger("pipeline").setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+@app.command()
+def segment(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Split the corpus into clean paragraphs with stable ids (paths.paragraphs).
+
+    Reads every .txt/.md/.html file under paths.corpus_dir with its row in
+    paths.manifest, removes site chrome, repairs broken paragraphs and writes one
+    row per paragraph. Unreadable files are skipped with a warning naming them.
+    """
+    from pipeline.segment.stage import run_segment
+
+    run_segment(load_params(params))
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"stance: {record.levelname.lower()}: {message}"
+        return f"stance: {message}"
+
+
+def _configure_logging() -> None:
+    logger = logging.getLogger("pipeline")
+    if not any(getattr(handler, "_stance", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_OneLineFormatter())
+        handler._stance = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = True
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, turning user errors into one line and an exit code."""
+    _configure_logging()
+    try:
+        result = app(args=argv, prog_name="stance", standalone_mode=False)
+    except StanceError as error:
+        print(f"stance: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except click.exceptions.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        print("stance: aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Errors a user can cause, each with a documented exit code.
+
+The CLI catches `StanceError`, prints its one-line message and exits with
+`exit_code`. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class StanceError(Exception):
+    """Base of every error caused by input, configuration or environment."""
+
+    exit_code = 1
+
+
+class ConfigError(StanceError):
+    """`params.yaml` (or a value given on the command line) is wrong."""
+
+    exit_code = 2
+
+
+class InputDataError(StanceError):
+    """A corpus file, manifest or annotation cannot be used as it is."""
+
+    exit_code = 3
+
+
+class DocumentError(InputDataError):
+    """One document cannot be segmented (empty, binary, no article text).
+
+    Stages skip such a document with a warning when the rest of the corpus is
+    still meaningful; they raise it only when nothing usable is left.
+    """
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "some inputs were skipped or failed (details on stderr)",
+    2: "configuration error (params.yaml or command-line option)",
+    3: "input data error (corpus, manifest or annotations)",
+}

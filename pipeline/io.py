@@ -1,0 +1,119 @@
+"""File input and output shared by the stages: safe reading, atomic writing.
+
+Every output goes to a temporary file in the destination folder and is renamed
+into place, so an interrupted run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from charset_normalizer import from_bytes
+
+from pipeline.errors import DocumentError, InputDataError
+
+log = logging.getLogger(__name__)
+
+_BOMS = ("\ufeff",)
+# Share of control characters (other than whitespace) above which bytes are not text.
+_BINARY_CONTROL_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    """A file's text with the encoding it was read in, and whether bytes were replaced."""
+
+    text: str
+    encoding: str
+    replaced: bool
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: relative to the working folder when possible."""
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    return str(path)
+
+
+def decode_text(data: bytes, *, name: str) -> DecodedText:
+    """Decode article bytes: UTF-8 (BOM dropped) first, then a detected charset.
+
+    Raises `DocumentError` for empty or binary content. Bytes that no charset
+    explains are replaced (U+FFFD) and the caller is told through `replaced`.
+    """
+    if not data.strip():
+        raise DocumentError(f"{name}: empty file")
+    if _looks_binary(data):
+        raise DocumentError(f"{name}: binary file, not text")
+    try:
+        text = data.decode("utf-8")
+        encoding, replaced = "utf-8", False
+    except UnicodeDecodeError:
+        best = from_bytes(data).best()
+        if best is not None and best.encoding not in ("utf_8", "utf-8") and best.chaos < 0.2:
+            text, encoding, replaced = str(best), best.encoding, False
+        else:
+            text, encoding, replaced = data.decode("utf-8", errors="replace"), "utf-8", True
+    for bom in _BOMS:
+        text = text.removeprefix(bom)
+    return DecodedText(text=text, encoding=encoding, replaced=replaced)
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    control = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13, 27))
+    return control / max(len(head), 1) > _BINARY_CONTROL_SHARE
+
+
+def read_text_file(path: Path, *, max_bytes: int | None = None) -> DecodedText:
+    """Read and decode one article file, with one-line errors naming it."""
+    name = display_path(path)
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise DocumentError(
+                f"{name}: {size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB "
+                "(segment.max_file_mb); is it really one article?"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputDataError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise DocumentError(f"{name}: is a directory, not a file") from None
+    except PermissionError:
+        raise DocumentError(f"{name}: permission denied") from None
+    return decode_text(data, name=name)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside `path`; rename it onto `path` only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, mode) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write `table` to `path` atomically, byte-identical for identical tables."""
+    with atomic_output(path) as stream:
+        pq.write_table(table, stream, compression="zstd", write_statistics=True)

@@ -1,0 +1,96 @@
+"""The corpus manifest (`sources.csv`): one row per article file with its metadata.
+
+Columns: doc_id, file, source, title, author, date, url. Only `doc_id` and
+`file` are required; metadata the text does not tell is left empty. The
+`doc_id` (not the file name) anchors paragraph ids, so renaming a file and its
+manifest row changes no id.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from pipeline.errors import InputDataError
+from pipeline.io import display_path
+
+COLUMNS = ("doc_id", "file", "source", "title", "author", "date", "url")
+REQUIRED = ("doc_id", "file")
+_DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """Metadata of one article as the manifest gives it."""
+
+    doc_id: str
+    file: str
+    source: str = ""
+    title: str = ""
+    author: str = ""
+    date: str = ""
+    url: str = ""
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    """Parse and validate the manifest; errors name the file, line and column."""
+    name = display_path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            reader = csv.DictReader(stream)
+            header = reader.fieldnames or []
+            _check_header(header, name)
+            rows = [_parse_row(record, name, reader.line_num) for record in reader]
+    except UnicodeDecodeError:
+        raise InputDataError(f"{name}: manifest is not UTF-8 text") from None
+    except csv.Error as error:
+        raise InputDataError(f"{name}: malformed CSV ({error})") from None
+    _check_unique(rows, name)
+    return rows
+
+
+def _check_header(header: list[str], name: str) -> None:
+    if not header:
+        raise InputDataError(f"{name}: manifest is empty (expected a header row)")
+    unknown = [column for column in header if column not in COLUMNS]
+    if unknown:
+        raise InputDataError(
+            f"{name}: unknown column {unknown[0]!r} (expected {', '.join(COLUMNS)})"
+        )
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        raise InputDataError(f"{name}: missing required column {missing[0]!r}")
+
+
+def _parse_row(record: dict[str, str | None], name: str, line: int) -> ManifestRow:
+    if None in record:
+        raise InputDataError(f"{name}:{line}: more fields than columns")
+    values = {key: " ".join((value or "").split()) for key, value in record.items()}
+    where = f"{name}:{line}"
+    if not _DOC_ID.fullmatch(values["doc_id"]):
+        raise InputDataError(
+            f"{where}: doc_id {values['doc_id']!r} must be letters, digits, '.', '_' or '-'"
+        )
+    file = values["file"]
+    posix = PurePosixPath(file)
+    if not file or posix.is_absolute() or ".." in posix.parts:
+        raise InputDataError(f"{where}: file {file!r} must be a path inside the corpus folder")
+    if values.get("date") and not _DATE.fullmatch(values["date"]):
+        raise InputDataError(f"{where}: date {values['date']!r} is not YYYY-MM-DD")
+    if values.get("url") and not _URL.fullmatch(values["url"]):
+        raise InputDataError(f"{where}: url {values['url']!r} is not an http(s) address")
+    return ManifestRow(**values)
+
+
+def _check_unique(rows: list[ManifestRow], name: str) -> None:
+    for attribute in ("doc_id", "file"):
+        seen: set[str] = set()
+        for row in rows:
+            value = getattr(row, attribute)
+            if value in seen:
+                raise InputDataError(f"{name}: duplicate {attribute} {value!r}")
+            seen.add(value)

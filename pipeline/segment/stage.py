@@ -1,0 +1,220 @@
+"""The I/O shell of `segment`: corpus folder + manifest in, `paragraphs.parquet` out.
+
+Documents that cannot be read (empty, binary, no article text) are skipped with
+a warning naming the file; a manifest that contradicts the folder stops the
+stage, because going on would silently change the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from rich.progress import track
+
+from pipeline.config import Params, SegmentParams
+from pipeline.errors import DocumentError, InputDataError
+from pipeline.io import atomic_output, display_path, read_text_file, write_parquet
+from pipeline.segment.core import Segmentation, segment_text
+from pipeline.segment.manifest import ManifestRow, read_manifest
+from pipeline.segment.markup import html_title, html_to_markdown
+from pipeline.text import count_words, sha256_hex, text_key
+
+log = logging.getLogger(__name__)
+
+PARAGRAPH_SCHEMA = pa.schema(
+    [
+        pa.field("paragraph_id", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("title", pa.string(), nullable=False),
+        pa.field("date", pa.string(), nullable=True),
+        pa.field("position", pa.int32(), nullable=False),
+        pa.field("section", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("n_words", pa.int32(), nullable=False),
+    ]
+)
+_HTML_SUFFIXES = (".html", ".htm")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article to segment: where it is and what the manifest says about it."""
+
+    path: Path
+    meta: ManifestRow
+
+    @property
+    def source(self) -> str:
+        """The outlet; an unattributed document is its own group, never pooled with others."""
+        return self.meta.source or f"unknown:{self.meta.doc_id}"
+
+
+@dataclass
+class CorpusSegmentation:
+    """Paragraph rows of a whole corpus, with what was skipped or dropped."""
+
+    rows: list[dict] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    dropped: Counter = field(default_factory=Counter)  # chrome rule -> lines
+    n_documents: int = 0
+
+
+def paragraph_id(doc_id: str, text: str) -> str:
+    """Stable id: the document's id plus a hash of the paragraph's normalised text."""
+    digest = sha256_hex(doc_id + "\n" + text_key(text))
+    return f"{doc_id}:{digest[:12]}"
+
+
+def discover_documents(corpus_dir: Path, manifest: Path, extensions: tuple[str, ...]) -> list[Document]:
+    """Pair every article file in `corpus_dir` with its manifest row, in doc_id order."""
+    if not corpus_dir.is_dir():
+        raise InputDataError(f"{display_path(corpus_dir)}: corpus folder not found")
+    files = {
+        path.relative_to(corpus_dir).as_posix(): path
+        for path in sorted(corpus_dir.rglob("*"))
+        if path.is_file()
+        and path.suffix.lower() in extensions
+        and not any(part.startswith(".") for part in path.relative_to(corpus_dir).parts)
+    }
+    if manifest.is_file():
+        rows = read_manifest(manifest)
+    else:
+        log.warning("%s: no manifest; sources and titles are unknown", display_path(manifest))
+        rows = []
+    documents = []
+    for row in rows:
+        path = corpus_dir / row.file
+        if not path.is_file():
+            raise InputDataError(
+                f"{display_path(manifest)}: lists {row.file!r}, which is not in "
+                f"{display_path(corpus_dir)}"
+            )
+        files.pop(row.file, None)
+        documents.append(Document(path, row))
+    listed = {document.meta.doc_id for document in documents}
+    for relative, path in files.items():
+        doc_id = _doc_id_from_path(relative)
+        if doc_id in listed:
+            raise InputDataError(
+                f"{display_path(path)}: has no manifest row and its derived doc_id {doc_id!r} "
+                "clashes with a listed document"
+            )
+        log.warning("%s: no row in %s; source unknown", display_path(path), display_path(manifest))
+        documents.append(Document(path, ManifestRow(doc_id=doc_id, file=relative)))
+        listed.add(doc_id)
+    if not documents:
+        raise InputDataError(
+            f"{display_path(corpus_dir)}: no article files ({', '.join(extensions)})"
+        )
+    return sorted(documents, key=lambda document: document.meta.doc_id)
+
+
+def _doc_id_from_path(relative: str) -> str:
+    stem = relative.rsplit(".", 1)[0]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or "doc"
+
+
+def segment_document(document: Document, settings: SegmentParams) -> Segmentation:
+    """Read, decode and segment one article file."""
+    name = display_path(document.path)
+    decoded = read_text_file(document.path, max_bytes=int(settings.max_file_mb * 1e6))
+    if decoded.replaced:
+        log.warning("%s: undecodable bytes replaced with U+FFFD", name)
+    elif decoded.encoding != "utf-8":
+        log.warning("%s: not UTF-8; read as %s", name, decoded.encoding)
+    text, title = decoded.text, document.meta.title
+    if document.path.suffix.lower() in _HTML_SUFFIXES:
+        title = title or html_title(text)
+        text = html_to_markdown(text, name=name)
+    segmentation = segment_text(
+        text,
+        title=title,
+        min_words=settings.min_words,
+        extra_chrome=[re.compile(p, re.IGNORECASE) for p in settings.extra_chrome_patterns],
+    )
+    if not segmentation.paragraphs:
+        raise DocumentError(f"{name}: no paragraphs left after cleaning")
+    return segmentation
+
+
+def segment_corpus(documents: list[Document], settings: SegmentParams) -> CorpusSegmentation:
+    """Segment every document; skip (with a warning) those that cannot be used."""
+    result = CorpusSegmentation()
+    seen_content: dict[str, str] = {}
+    for document in track(documents, description="segment", transient=True, disable=len(documents) < 50):
+        name = display_path(document.path)
+        try:
+            segmentation = segment_document(document, settings)
+        except DocumentError as error:
+            log.warning("%s; skipped", error)
+            result.skipped[name] = str(error)
+            continue
+        fingerprint = sha256_hex("\n".join(text_key(p.text) for p in segmentation.paragraphs))
+        if fingerprint in seen_content:
+            message = f"{name}: same article text as {seen_content[fingerprint]}; skipped"
+            log.warning(message)
+            result.skipped[name] = message
+            continue
+        seen_content[fingerprint] = name
+        result.n_documents += 1
+        result.dropped.update(reason for reason, _ in segmentation.dropped)
+        result.rows.extend(_rows(document, segmentation))
+    return result
+
+
+def _rows(document: Document, segmentation: Segmentation) -> list[dict]:
+    meta = document.meta
+    return [
+        {
+            "paragraph_id": paragraph_id(meta.doc_id, paragraph.text),
+            "doc_id": meta.doc_id,
+            "source": document.source,
+            "title": segmentation.title,
+            "date": meta.date or None,
+            "position": paragraph.position,
+            "section": paragraph.section,
+            "text": paragraph.text,
+            "n_words": count_words(paragraph.text),
+        }
+        for paragraph in segmentation.paragraphs
+    ]
+
+
+def run_segment(params: Params) -> CorpusSegmentation:
+    """The stage: segment the corpus and write the paragraphs table and its metrics."""
+    paths = params.paths
+    documents = discover_documents(paths.corpus_dir, paths.manifest, params.segment.extensions)
+    result = segment_corpus(documents, params.segment)
+    if not result.rows:
+        raise InputDataError(f"{display_path(paths.corpus_dir)}: no readable article text")
+    write_parquet(pa.Table.from_pylist(result.rows, schema=PARAGRAPH_SCHEMA), paths.paragraphs)
+    _write_metrics(result, paths.segment_metrics)
+    log.info(
+        "segment: %d paragraphs from %d documents (%d skipped) -> %s",
+        len(result.rows),
+        result.n_documents,
+        len(result.skipped),
+        display_path(paths.paragraphs),
+    )
+    return result
+
+
+def _write_metrics(result: CorpusSegmentation, path: Path) -> None:
+    per_source = Counter(row["source"] for row in result.rows)
+    metrics = {
+        "documents": result.n_documents,
+        "paragraphs": len(result.rows),
+        "skipped_documents": len(result.skipped),
+        "paragraphs_per_source": dict(sorted(per_source.items())),
+        "dropped_lines": dict(sorted(result.dropped.items())),
+    }
+    with atomic_output(path, "w") as stream:
+        json.dump(metrics, stream, indent=2, sort_keys=False)
+        stream.write("\n")

@@ -1,0 +1,60 @@
+"""Text normalisation shared by every stage (ids, hashes, cleaning)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# Characters that carry no text: zero-width spaces and joiners, soft hyphen, BOM.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\u00ad\ufeff"), None)
+_SPACES = re.compile(r"[^\S\n]+")
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
+
+
+def clean_text(text: str) -> str:
+    """Canonical form of raw article text: NFC, LF line ends, plain spaces, no invisibles."""
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def squash(text: str) -> str:
+    """Collapse all whitespace, newlines included, to single spaces."""
+    return " ".join(text.split())
+
+
+def text_key(text: str) -> str:
+    """The normalised form that ids and duplicate checks compare.
+
+    Case, quote and dash styles and whitespace do not change the key;
+    any change of words or punctuation does.
+    """
+    return squash(unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold())
+
+
+def sha256_hex(text: str) -> str:
+    """SHA-256 of the UTF-8 text, as hex (used for annotation hashes and ids)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated tokens, the unit of `n_words`."""
+    return len(text.split())
