@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from pipeline import __version__
@@ -91,20 +90,17 @@ def _configure_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turning user errors into one line and an exit code."""
+    """Console entry point: user errors become one line on stderr and a documented exit code.
+
+    Typer handles --help, usage errors (exit 2) and Ctrl-C itself; anything that
+    is not a `StanceError` is a bug and keeps its traceback.
+    """
     _configure_logging()
     try:
-        result = app(args=argv, prog_name="stance", standalone_mode=False)
+        app(args=argv, prog_name="stance")
     except StanceError as error:
         print(f"stance: error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
-    except click.exceptions.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        print("stance: aborted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ class _Section(BaseModel):
 
 
 class Proposition(_Section):
-    """The claim whose stance is measured, e.g. "Russia can be pulled from China"."""
+    """The claim whose stance is measured, with a short id used in model cards."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     text: str = Field(min_length=3)

@@ -71,7 +71,8 @@ CHROME_RULES: tuple[ChromeRule, ...] = (
     ),
     _rule(
         "share",
-        r"share(?: this(?: article| story| post)?)?(?: on \w+)?:?|click to (?:share|print|email)\b.*"
+        r"share(?: this(?: article| story| post)?)?(?: on \w+)?:?"
+        r"|click to (?:share|print|email)\b.*"
         r"|tweet|print(?: this (?:article|page))?|email this|like this:?|loading\.*"
         r"|advertisement|sponsored(?: content)?|copy link|(?:facebook|twitter|linkedin|whatsapp"
         r"|telegram|reddit|email|x)(?:\s*[|,/]?\s*(?:facebook|twitter|linkedin|whatsapp|telegram"
@@ -84,7 +85,9 @@ CHROME_RULES: tuple[ChromeRule, ...] = (
         r"|subscribe(?: now| today)?[.!]?",
         25,
     ),
-    _rule("byline", rf"(?:by|words by|written by|author):?\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*", 12),
+    _rule(
+        "byline", rf"(?:by|words by|written by|author):?\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*", 12
+    ),
     _rule(
         "dateline",
         rf"(?:(?:published|updated|posted|last updated|first published)(?: on)?:?\s*)?{_DATE}"
@@ -140,9 +143,7 @@ AUTHOR_BIO_MAX_WORDS = 60
 AUTHOR_BIO_TAIL = 3  # only the last few units of a document can be a bio
 
 
-def chrome_reason(
-    line: str, n_words: int, extra: Iterable[re.Pattern[str]] = ()
-) -> str | None:
+def chrome_reason(line: str, n_words: int, extra: Iterable[re.Pattern[str]] = ()) -> str | None:
     """The name of the chrome rule `line` matches, or None for article text."""
     for rule in CHROME_RULES:
         if rule.matches(line, n_words):

@@ -223,7 +223,7 @@ def _is_heading_like(text: str) -> bool:
     if last in ".,;:…":
         return False
     if last in "?!":
-        return _is_title_case(words)  # "Can Moscow Walk Away?" yes; "Why now?" is a sentence
+        return _is_title_case(words)  # "What Comes Next?" yes; "Why now?" is a sentence
     return True
 
 
@@ -260,7 +260,7 @@ def _drop_repeats(units: list[Unit], dropped: list[tuple[str, str]]) -> list[Uni
     seen: set[tuple[str, str]] = set()
     unique: list[Unit] = []
     for unit in units:
-        key = (unit.kind == "heading" and "heading" or "body", text_key(unit.text))
+        key = ((unit.kind == "heading" and "heading") or "body", text_key(unit.text))
         if key in seen:
             dropped.append(("repeated", unit.text))
         else:

@@ -72,7 +72,9 @@ def paragraph_id(doc_id: str, text: str) -> str:
     return f"{doc_id}:{digest[:12]}"
 
 
-def discover_documents(corpus_dir: Path, manifest: Path, extensions: tuple[str, ...]) -> list[Document]:
+def discover_documents(
+    corpus_dir: Path, manifest: Path, extensions: tuple[str, ...]
+) -> list[Document]:
     """Pair every article file in `corpus_dir` with its manifest row, in doc_id order."""
     if not corpus_dir.is_dir():
         raise InputDataError(f"{display_path(corpus_dir)}: corpus folder not found")
@@ -140,7 +142,7 @@ def segment_document(document: Document, settings: SegmentParams) -> Segmentatio
         extra_chrome=[re.compile(p, re.IGNORECASE) for p in settings.extra_chrome_patterns],
     )
     if not segmentation.paragraphs:
-        raise DocumentError(f"{name}: no paragraphs left after cleaning")
+        raise DocumentError(f"{name}: no article text left after removing site chrome")
     return segmentation
 
 
@@ -148,7 +150,9 @@ def segment_corpus(documents: list[Document], settings: SegmentParams) -> Corpus
     """Segment every document; skip (with a warning) those that cannot be used."""
     result = CorpusSegmentation()
     seen_content: dict[str, str] = {}
-    for document in track(documents, description="segment", transient=True, disable=len(documents) < 50):
+    for document in track(
+        documents, description="segment", transient=True, disable=len(documents) < 50
+    ):
         name = display_path(document.path)
         try:
             segmentation = segment_document(document, settings)

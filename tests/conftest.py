@@ -1,0 +1,90 @@
+"""Shared fixtures: small corpora and params files built in a temporary folder."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import settings
+
+from pipeline.config import Params, load_params
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Property tests: a fixed, derandomised run in CI; `HYPOTHESIS_PROFILE=deep` to search harder.
+settings.register_profile("default", max_examples=150)
+settings.register_profile("ci", max_examples=150, derandomize=True)
+settings.register_profile("deep", max_examples=5000)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+)
+
+
+def write_manifest(path: Path, rows: list[dict[str, str]]) -> None:
+    columns = ["doc_id", "file", "source", "title", "author", "date", "url"]
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({column: row.get(column, "") for column in columns})
+
+
+def write_params(root: Path, **segment: object) -> Path:
+    params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    params["paths"] = {
+        "corpus_dir": "corpus",
+        "manifest": "corpus/sources.csv",
+        "paragraphs": "data/paragraphs.parquet",
+        "segment_metrics": "metrics/segment.json",
+    }
+    params["segment"].update(segment)
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Callable[..., Params]:
+    """Build `tmp_path/corpus` from {file name: text or bytes} and return its Params.
+
+    `manifest` rows default to one per file (doc_id = stem, source = "Outlet <stem>");
+    pass `manifest=None` to write no manifest at all.
+    """
+
+    def build(
+        files: dict[str, str | bytes],
+        manifest: list[dict[str, str]] | str | None = "auto",
+        **segment: object,
+    ) -> Params:
+        folder = tmp_path / "corpus"
+        folder.mkdir(exist_ok=True)
+        for name, content in files.items():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        if manifest == "auto":
+            manifest = [
+                {"doc_id": Path(name).stem, "file": name, "source": f"Outlet {Path(name).stem}"}
+                for name in files
+            ]
+        if manifest is not None:
+            write_manifest(folder / "sources.csv", manifest)
+        return load_params(write_params(tmp_path, **segment))
+
+    return build
+
+
+def article(*paragraphs: str, title: str = "") -> str:
+    """An article in the blank-line format, with an optional title line."""
+    return "\n\n".join(([title] if title else []) + list(paragraphs)) + "\n"

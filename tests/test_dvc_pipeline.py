@@ -1,0 +1,67 @@
+"""`dvc repro` on a copy of the project: the stage runs, and a second repro has nothing to do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name in ("dvc.yaml", "params.yaml", ".dvcignore"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    for folder in ("seeds", "pipeline"):
+        shutil.copytree(
+            REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    assert dvc("init", "--no-scm", "-q", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+def test_repro_then_nothing_to_do(project: Path) -> None:
+    first = dvc("repro", cwd=project)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "Running stage 'segment'" in first.stdout
+    table = pd.read_parquet(project / "data" / "paragraphs.parquet")
+    assert len(table) == 60 and table.source.nunique() == 5
+
+    second = dvc("repro", cwd=project)
+    assert second.returncode == 0, second.stderr
+    assert "Running stage" not in second.stdout
+    assert "up to date" in second.stdout
+
+    # A new article in the corpus makes the stage run again.
+    (project / "seeds" / "extra.md").write_text(
+        "# A New Piece\n\nA fresh paragraph for the corpus.\n", encoding="utf-8"
+    )
+    third = dvc("repro", cwd=project)
+    assert "Running stage 'segment'" in third.stdout
+    assert len(pd.read_parquet(project / "data" / "paragraphs.parquet")) == 61
