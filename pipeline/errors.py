@@ -35,7 +35,7 @@ class DocumentError(InputDataError):
 
 EXIT_CODES = {
     0: "success",
-    1: "some inputs were skipped or failed (details on stderr)",
+    1: "some input files failed (commands that score files; segment only warns)",
     2: "configuration error (params.yaml or command-line option)",
     3: "input data error (corpus, manifest or annotations)",
 }

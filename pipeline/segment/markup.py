@@ -90,9 +90,15 @@ def html_to_markdown(page: str, *, name: str) -> str:
     return extracted
 
 
-def html_title(page: str) -> str:
-    """The page's title from its metadata, or "" when it has none."""
+def html_metadata(page: str) -> dict[str, str]:
+    """Title, date (YYYY-MM-DD) and site name that the page itself declares; "" when absent."""
     import trafilatura
 
     metadata = trafilatura.extract_metadata(page)
-    return (metadata.title or "").strip() if metadata is not None else ""
+    if metadata is None:
+        return {"title": "", "date": "", "source": ""}
+    return {
+        "title": (metadata.title or "").strip(),
+        "date": (metadata.date or "").strip()[:10],
+        "source": (metadata.sitename or "").strip(),
+    }

@@ -11,18 +11,18 @@ import json
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
-from rich.progress import track
 
 from pipeline.config import Params, SegmentParams
+from pipeline.console import progress
 from pipeline.errors import DocumentError, InputDataError
 from pipeline.io import atomic_output, display_path, read_text_file, write_parquet
 from pipeline.segment.core import Segmentation, segment_text
 from pipeline.segment.manifest import ManifestRow, read_manifest
-from pipeline.segment.markup import html_title, html_to_markdown
+from pipeline.segment.markup import html_metadata, html_to_markdown
 from pipeline.text import count_words, sha256_hex, text_key
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class CorpusSegmentation:
     """Paragraph rows of a whole corpus, with what was skipped or dropped."""
 
     rows: list[dict] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    skipped: list[str] = field(default_factory=list)  # "file: reason", one per document
     dropped: Counter = field(default_factory=Counter)  # chrome rule -> lines
     n_documents: int = 0
 
@@ -123,53 +123,61 @@ def _doc_id_from_path(relative: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or "doc"
 
 
-def segment_document(document: Document, settings: SegmentParams) -> Segmentation:
-    """Read, decode and segment one article file."""
+def segment_document(document: Document, settings: SegmentParams) -> tuple[Document, Segmentation]:
+    """Read, decode and segment one article file.
+
+    For HTML, manifest fields left empty are filled from the page's own metadata
+    (title, date, site name), so the returned document may carry more than it got.
+    """
     name = display_path(document.path)
     decoded = read_text_file(document.path, max_bytes=int(settings.max_file_mb * 1e6))
     if decoded.replaced:
         log.warning("%s: undecodable bytes replaced with U+FFFD", name)
     elif decoded.encoding != "utf-8":
         log.warning("%s: not UTF-8; read as %s", name, decoded.encoding)
-    text, title = decoded.text, document.meta.title
+    text, meta = decoded.text, document.meta
     if document.path.suffix.lower() in _HTML_SUFFIXES:
-        title = title or html_title(text)
+        page = html_metadata(text)
+        meta = replace(
+            meta,
+            title=meta.title or page["title"],
+            date=meta.date or page["date"],
+            source=meta.source or page["source"],
+        )
         text = html_to_markdown(text, name=name)
     segmentation = segment_text(
         text,
-        title=title,
+        title=meta.title,
         min_words=settings.min_words,
         extra_chrome=[re.compile(p, re.IGNORECASE) for p in settings.extra_chrome_patterns],
     )
     if not segmentation.paragraphs:
         raise DocumentError(f"{name}: no article text left after removing site chrome")
-    return segmentation
+    return replace(document, meta=meta), segmentation
 
 
 def segment_corpus(documents: list[Document], settings: SegmentParams) -> CorpusSegmentation:
     """Segment every document; skip (with a warning) those that cannot be used."""
     result = CorpusSegmentation()
     seen_content: dict[str, str] = {}
-    for document in track(
-        documents, description="segment", transient=True, disable=len(documents) < 50
-    ):
+    for document in progress(documents, "segment", total=len(documents)):
         name = display_path(document.path)
         try:
-            segmentation = segment_document(document, settings)
+            described, segmentation = segment_document(document, settings)
         except DocumentError as error:
             log.warning("%s; skipped", error)
-            result.skipped[name] = str(error)
+            result.skipped.append(str(error))
             continue
         fingerprint = sha256_hex("\n".join(text_key(p.text) for p in segmentation.paragraphs))
         if fingerprint in seen_content:
-            message = f"{name}: same article text as {seen_content[fingerprint]}; skipped"
-            log.warning(message)
-            result.skipped[name] = message
+            message = f"{name}: same article text as {seen_content[fingerprint]}"
+            log.warning("%s; skipped", message)
+            result.skipped.append(message)
             continue
         seen_content[fingerprint] = name
         result.n_documents += 1
         result.dropped.update(reason for reason, _ in segmentation.dropped)
-        result.rows.extend(_rows(document, segmentation))
+        result.rows.extend(_rows(described, segmentation))
     return result
 
 
@@ -215,7 +223,7 @@ def _write_metrics(result: CorpusSegmentation, path: Path) -> None:
     metrics = {
         "documents": result.n_documents,
         "paragraphs": len(result.rows),
-        "skipped_documents": len(result.skipped),
+        "skipped_documents": result.skipped,
         "paragraphs_per_source": dict(sorted(per_source.items())),
         "dropped_lines": dict(sorted(result.dropped.items())),
     }

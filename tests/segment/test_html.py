@@ -9,7 +9,9 @@ import pandas as pd
 from pipeline.config import Params
 from pipeline.segment.stage import run_segment
 
-PAGE = """<!doctype html><html><head><title>Tea Markets Shift | The Daily Leaf</title></head>
+PAGE = """<!doctype html><html><head><title>Tea Markets Shift | The Daily Leaf</title>
+<meta property="og:site_name" content="The Daily Leaf">
+<meta property="article:published_time" content="2024-05-17T08:00:00Z"></head>
 <body><header><nav><a href="/">Home</a> <a href="/world">World</a></nav></header>
 <main><article>
 <h1>Tea Markets Shift</h1>
@@ -32,7 +34,10 @@ def test_html_article_is_extracted_with_sections(corpus: Callable[..., Params]) 
     params = corpus({"leaf.html": PAGE}, manifest=[{"doc_id": "leaf", "file": "leaf.html"}])
     run_segment(params)
     table = pd.read_parquet(params.paths.paragraphs)
+    # No manifest metadata: the page's own title, date and site name fill the gaps.
     assert table.title.unique().tolist() == ["Tea Markets Shift"]
+    assert table.date.unique().tolist() == ["2024-05-17"]
+    assert table.source.unique().tolist() == ["The Daily Leaf"]
     assert [(row.section, row.text[:24]) for row in table.itertuples()] == [
         ("", "Growers in the highlands"),
         ("Why prices rose", "A dry summer cut yields "),
@@ -43,3 +48,12 @@ def test_html_article_is_extracted_with_sections(corpus: Callable[..., Params]) 
     joined = " ".join(table.text)
     for chrome in ("Home", "World", "Copyright", "Jane Doe", "<", "#"):
         assert chrome not in joined
+
+
+def test_manifest_metadata_wins_over_the_page(corpus: Callable[..., Params]) -> None:
+    row = {"doc_id": "leaf", "file": "leaf.html", "source": "Leaf Weekly", "date": "2024-05-18"}
+    params = corpus({"leaf.html": PAGE}, manifest=[row])
+    run_segment(params)
+    table = pd.read_parquet(params.paths.paragraphs)
+    assert table.source.unique().tolist() == ["Leaf Weekly"]
+    assert table.date.unique().tolist() == ["2024-05-18"]
