@@ -33,9 +33,16 @@ class DocumentError(InputDataError):
     """
 
 
+class OutputError(StanceError):
+    """An output cannot be written (folder missing rights, a file where a folder should be)."""
+
+    exit_code = 4
+
+
 EXIT_CODES = {
     0: "success",
     1: "some input files failed (commands that score files; segment only warns)",
     2: "configuration error (params.yaml or command-line option)",
     3: "input data error (corpus, manifest or annotations)",
+    4: "an output cannot be written",
 }

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
-from pipeline.errors import DocumentError, InputDataError
+from pipeline.errors import DocumentError, InputDataError, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,23 @@ def read_text_file(path: Path, *, max_bytes: int | None = None) -> DecodedText:
 @contextlib.contextmanager
 def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside `path`; rename it onto `path` only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as error:
+        raise OutputError(f"{display_path(path)}: cannot write ({error.strerror})") from None
     temp = Path(temp_name)
     try:
         with os.fdopen(handle, mode) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        temp.replace(path)
+        try:
+            temp.replace(path)
+        except OSError as error:
+            raise OutputError(f"{display_path(path)}: cannot write ({error.strerror})") from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,3 +90,25 @@ def corpus(tmp_path: Path) -> Callable[..., Params]:
 def article(*paragraphs: str, title: str = "") -> str:
     """An article in the blank-line format, with an optional title line."""
     return "\n\n".join(([title] if title else []) + list(paragraphs)) + "\n"
+
+
+def run_module(
+    module: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m module args` as a user would: venv first on PATH, offline, no analytics."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HF_HUB_OFFLINE": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "COLUMNS": "100",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        check=False,
+    )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,20 +11,11 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import Params
-from tests.conftest import article
+from tests.conftest import article, run_module
 
 
-def stance(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "100"}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+def stance(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_module("pipeline", *args)
 
 
 def test_help_lists_commands_and_exit_codes() -> None:
@@ -41,7 +30,7 @@ def test_segment_runs_from_the_cli(corpus: Callable[..., Params]) -> None:
     params = corpus({"a.txt": article("The bridge opened to traffic on Friday.", title="Bridge")})
     result = stance("segment", "--params", str(params.paths.corpus_dir.parent / "params.yaml"))
     assert result.returncode == 0, result.stderr
-    assert "1 paragraphs from 1 documents" in result.stderr
+    assert "1 paragraph from 1 document" in result.stderr
     assert len(pd.read_parquet(params.paths.paragraphs)) == 1
 
 

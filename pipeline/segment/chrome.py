@@ -51,7 +51,9 @@ CHROME_RULES: tuple[ChromeRule, ...] = (
         "navigation",
         r"exit mobile version|back to top|scroll to top|skip to (?:main )?content"
         r"|toggle navigation|(?:open |close |main )?menu|search(?: for)?:?|view desktop version"
-        r"|(?:previous|next) (?:article|post|story)\b.*|home\s*[»>›/|].*",
+        r"|(?:previous|next) (?:article|post|story)\b.*|home\s*[»>›/|].*"
+        r"|continue reading(?: the main story| below)?|explore more on these topics"
+        r"|reuse this content|most (?:viewed|read|popular|shared)(?: articles| stories)?",
         15,
     ),
     _rule(

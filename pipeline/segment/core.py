@@ -30,6 +30,7 @@ _SENTENCE_END = ".!?…:"
 # Lines of a hard-wrapped block are at most this long; a line at least this
 # share of the block's longest line continues on the next one.
 _WRAP_MAX_CHARS = 110
+_WRAP_MIN_CHARS = 40  # a block of short lines (byline, date, "Share") is not wrapped prose
 _WRAP_LONG_SHARE = 0.6
 _HEADING_MAX_WORDS = 14
 _HEADING_MAX_CHARS = 150
@@ -140,14 +141,15 @@ def _wraps_onto_next(previous: Line | None, width: int) -> bool:
 def _wrap_width(lines: Sequence[Line]) -> int:
     """The wrap width if the block looks hard-wrapped, else 0.
 
-    Hard-wrapped: several lines, none long, and most lines break mid-sentence.
+    Hard-wrapped: several lines of prose width (40 to 110 characters at most),
+    and most lines break mid-sentence.
     A block of one paragraph per line (each ending a sentence) is not wrapped.
     """
     texts = [line.text for line in lines if line.kind in ("text", "bullet") and line.text]
     if len(texts) < 2:
         return 0
     widest = max(len(text) for text in texts)
-    if widest > _WRAP_MAX_CHARS:
+    if not _WRAP_MIN_CHARS <= widest <= _WRAP_MAX_CHARS:
         return 0
     inner = texts[:-1]
     open_ends = sum(1 for text in inner if not _ends_sentence(text))

@@ -39,6 +39,8 @@ class ManifestRow:
 def read_manifest(path: Path) -> list[ManifestRow]:
     """Parse and validate the manifest; errors name the file, line and column."""
     name = display_path(path)
+    if b"\x00" in path.read_bytes()[:8192]:
+        raise InputDataError(f"{name}: manifest is binary, not CSV text")
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             reader = csv.DictReader(stream)

@@ -209,13 +209,17 @@ def run_segment(params: Params) -> CorpusSegmentation:
     write_parquet(pa.Table.from_pylist(result.rows, schema=PARAGRAPH_SCHEMA), paths.paragraphs)
     _write_metrics(result, paths.segment_metrics)
     log.info(
-        "segment: %d paragraphs from %d documents (%d skipped) -> %s",
-        len(result.rows),
-        result.n_documents,
+        "segment: %s from %s (%d skipped) -> %s",
+        _count(len(result.rows), "paragraph"),
+        _count(result.n_documents, "document"),
         len(result.skipped),
         display_path(paths.paragraphs),
     )
     return result
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _write_metrics(result: CorpusSegmentation, path: Path) -> None:

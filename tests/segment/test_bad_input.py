@@ -153,6 +153,13 @@ def test_manifest_with_unknown_column(corpus: Callable[..., Params]) -> None:
         run_segment(params)
 
 
+def test_binary_manifest(corpus: Callable[..., Params]) -> None:
+    params = corpus({"a.txt": GOOD})
+    params.paths.manifest.write_bytes(b"\x00\x01\x02 not csv")
+    with pytest.raises(InputDataError, match="manifest is binary"):
+        run_segment(params)
+
+
 def test_no_article_at_all_is_an_error(corpus: Callable[..., Params]) -> None:
     params = corpus({"a.txt": b"", "b.txt": b"\x00\x01binary"})
     with pytest.raises(InputDataError, match="no readable article text"):
@@ -196,3 +203,13 @@ def test_interrupted_write_leaves_previous_output_intact(
         run_segment(params)
     assert params.paths.paragraphs.read_bytes() == previous
     assert [p.name for p in params.paths.paragraphs.parent.iterdir()] == ["paragraphs.parquet"]
+
+
+def test_unwritable_output_is_one_line_error(corpus: Callable[..., Params]) -> None:
+    from pipeline.errors import OutputError
+
+    params = corpus({"a.txt": GOOD})
+    params.paths.paragraphs.parent.parent.mkdir(parents=True, exist_ok=True)
+    params.paths.paragraphs.parent.write_text("a file where the data folder should be")
+    with pytest.raises(OutputError, match=r"paragraphs\.parquet: cannot write"):
+        run_segment(params)

@@ -43,6 +43,17 @@ def test_hard_wrapped_paragraph_is_rejoined() -> None:
     ]
 
 
+def test_block_of_short_lines_is_not_joined_as_wrapped_prose() -> None:
+    text = (
+        "Budget Vote Delayed\n\nCity Desk\nTue 4 Mar 2025 14.02 GMT\nShare\n\n"
+        "The vote was delayed.\n"
+    )
+    segmentation = segment_text(text, title="Budget Vote Delayed")
+    assert [(p.section, p.text) for p in segmentation.paragraphs] == [
+        ("City Desk", "The vote was delayed.")
+    ]
+
+
 def test_break_across_blank_line_is_repaired() -> None:
     text = "The ministers agreed that the plan\n\nwould need another vote in spring.\n"
     assert texts(text) == ["The ministers agreed that the plan would need another vote in spring."]
@@ -144,6 +155,9 @@ def test_chrome_rules_on_typical_lines() -> None:
         "By Jane Roe and John Doe",
         "https://example.org/story",
         "Follow us on Twitter",
+        "Continue reading the main story",
+        "Reuse this content",
+        "Tue 4 Mar 2025 14.02 GMT",
     ]
     text = "\n\n".join(["The body paragraph stays.", *chrome, "So does this one."])
     segmentation = segment_text(text, title="T")
