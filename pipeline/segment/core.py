@@ -259,28 +259,47 @@ def _take_title(
 
 def _drop_repeats(units: list[Unit], dropped: list[tuple[str, str]]) -> list[Unit]:
     """Drop exact repeats, and body text repeated inside a longer paragraph (standfirst)."""
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[bool, str]] = set()
     unique: list[Unit] = []
     for unit in units:
-        key = ((unit.kind == "heading" and "heading") or "body", text_key(unit.text))
+        key = (unit.kind == "heading", text_key(unit.text))
         if key in seen:
             dropped.append(("repeated", unit.text))
         else:
             seen.add(key)
             unique.append(unit)
-    body_keys = [_bare_key(unit.text) for unit in unique if unit.kind != "heading"]
+    repeated = {id(unit) for unit in _repeated_excerpts([u for u in unique if u.kind != "heading"])}
     kept: list[Unit] = []
     for unit in unique:
-        key = _bare_key(unit.text)
-        if (
-            unit.kind != "heading"
-            and count_words(unit.text) >= _EXCERPT_MIN_WORDS
-            and any(len(other) > len(key) and key in other for other in body_keys)
-        ):
+        if id(unit) in repeated:
             dropped.append(("repeated excerpt", unit.text))
         else:
             kept.append(unit)
     return kept
+
+
+def _repeated_excerpts(body: list[Unit]) -> list[Unit]:
+    """Units of at least eight words whose whole text reappears inside a longer unit.
+
+    Candidates are found through their first eight words (an index of word
+    8-grams), so the check stays linear on long documents.
+    """
+    keys = [_bare_key(unit.text) for unit in body]
+    words = [re.findall(r"\w+", key) for key in keys]
+    index: dict[tuple[str, ...], set[int]] = {}
+    for position, tokens in enumerate(words):
+        for start in range(max(len(tokens) - _EXCERPT_MIN_WORDS + 1, 0)):
+            index.setdefault(tuple(tokens[start : start + _EXCERPT_MIN_WORDS]), set()).add(position)
+    repeated = []
+    for position, tokens in enumerate(words):
+        if len(tokens) < _EXCERPT_MIN_WORDS:
+            continue
+        hosts = index.get(tuple(tokens[:_EXCERPT_MIN_WORDS]), set()) - {position}
+        if any(
+            len(keys[host]) > len(keys[position]) and keys[position] in keys[host] for host in hosts
+        ):
+            repeated.append(body[position])
+    return repeated
 
 
 def _with_sections(
