@@ -34,6 +34,17 @@ def test_segment_runs_from_the_cli(corpus: Callable[..., Params]) -> None:
     assert len(pd.read_parquet(params.paths.paragraphs)) == 1
 
 
+def test_quiet_keeps_only_warnings(corpus: Callable[..., Params]) -> None:
+    params = corpus(
+        {"a.txt": article("The bridge opened on Friday.", title="Bridge"), "b.txt": b""}
+    )
+    result = stance("--quiet", "segment", "-p", str(params.paths.corpus_dir.parent / "params.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"stance: warning: {params.paths.corpus_dir / 'b.txt'}: empty file; skipped"
+    ]
+
+
 def test_missing_params_is_one_line_exit_2(tmp_path: Path) -> None:
     result = stance("segment", "--params", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -47,6 +48,9 @@ def test_unusable_file_is_skipped_with_warning_naming_it(
     messages = warnings_of(caplog)
     assert any("bad.txt" in m and reason in m and "skipped" in m for m in messages), messages
     assert all("\n" not in m for m in messages)
+    metrics = json.loads(params.paths.segment_metrics.read_text(encoding="utf-8"))
+    assert metrics["documents"] == 1
+    assert len(metrics["skipped_documents"]) == 1 and "bad.txt" in metrics["skipped_documents"][0]
 
 
 def test_html_page_without_article_is_skipped(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -156,6 +157,15 @@ def test_table_schema_and_metadata(paragraphs: pd.DataFrame) -> None:
     for _, group in paragraphs.groupby("doc_id"):
         assert group.position.tolist() == list(range(len(group)))
     assert (paragraphs.n_words == paragraphs.text.str.split().str.len()).all()
+
+
+def test_metrics_count_paragraphs_and_dropped_chrome(seed_output: Path) -> None:
+    metrics = json.loads((seed_output.parents[1] / "metrics" / "segment.json").read_text())
+    assert metrics["paragraphs"] == sum(EXPECTED_PARAGRAPHS.values())
+    assert metrics["skipped_documents"] == []
+    assert metrics["dropped_lines"]["comment form"] == 2
+    assert metrics["dropped_lines"]["author bio"] == 1
+    assert len(metrics["paragraphs_per_source"]) == 5
 
 
 def test_readable_by_datasets(seed_output: Path, tmp_path: Path) -> None:
