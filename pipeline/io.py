@@ -23,7 +23,6 @@ from pipeline.errors import DocumentError, InputDataError, OutputError
 
 log = logging.getLogger(__name__)
 
-_BOMS = ("\ufeff",)
 # Share of control characters (other than whitespace) above which bytes are not text.
 _BINARY_CONTROL_SHARE = 0.05
 
@@ -63,9 +62,7 @@ def decode_text(data: bytes, *, name: str) -> DecodedText:
             text, encoding, replaced = str(best), best.encoding, False
         else:
             text, encoding, replaced = data.decode("utf-8", errors="replace"), "utf-8", True
-    for bom in _BOMS:
-        text = text.removeprefix(bom)
-    return DecodedText(text=text, encoding=encoding, replaced=replaced)
+    return DecodedText(text=text.removeprefix("\ufeff"), encoding=encoding, replaced=replaced)
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -105,7 +102,7 @@ def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
         )
     except OSError as error:
-        raise OutputError(f"{display_path(path)}: cannot write ({error.strerror})") from None
+        raise _cannot_write(path, error) from None
     temp = Path(temp_name)
     try:
         with os.fdopen(handle, mode) as stream:
@@ -115,10 +112,14 @@ def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
         try:
             temp.replace(path)
         except OSError as error:
-            raise OutputError(f"{display_path(path)}: cannot write ({error.strerror})") from None
+            raise _cannot_write(path, error) from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _cannot_write(path: Path, error: OSError) -> OutputError:
+    return OutputError(f"{display_path(path)}: cannot write ({error.strerror})")
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

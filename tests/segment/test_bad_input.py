@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -144,7 +145,7 @@ def test_manifest_errors_stop_the_stage(
     corpus: Callable[..., Params], rows: list[dict[str, str]], message: str
 ) -> None:
     params = corpus({"a.txt": GOOD, "b.txt": OTHER}, manifest=rows)
-    with pytest.raises(InputDataError, match=message.replace("(", r"\(")) as error:
+    with pytest.raises(InputDataError, match=re.escape(message)) as error:
         run_segment(params)
     assert "\n" not in str(error.value)
     assert not params.paths.paragraphs.exists()
