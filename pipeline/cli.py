@@ -70,6 +70,19 @@ def segment(params: ParamsOption = DEFAULT_PARAMS) -> None:
     run_segment(load_params(params))
 
 
+@app.command()
+def label(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Label every paragraph favor / against / none (paths.labels, paths.labeling_metrics).
+
+    Gold annotations (paths.gold) win where they still match their paragraph;
+    elsewhere the labelers switched on under `label:` in params vote and a
+    weighted vote decides. Stale annotations are reported by id, never applied.
+    """
+    from pipeline.label.stage import run_label
+
+    run_label(load_params(params))
+
+
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

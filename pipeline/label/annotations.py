@@ -1,0 +1,205 @@
+"""Human annotations and written examples: strict readers and the staleness check.
+
+Annotations are human data. This module only reads them; no stage writes to
+`gold.jsonl` or `synthetic.jsonl`. Every malformed line is reported with its
+line number, and an annotation whose paragraph changed or vanished is reported by
+id and never applied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import InputDataError
+from pipeline.io import display_path
+from pipeline.text import sha256_hex
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One line of `gold.jsonl`: the label a person gave to one paragraph text."""
+
+    paragraph_id: str
+    text_sha256: str
+    label: str
+    note: str
+    annotator: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SyntheticExample:
+    """One line of `synthetic.jsonl`: a paragraph written by the team for one label."""
+
+    example_id: str
+    text: str
+    label: str
+    category: str
+    note: str
+    line: int
+
+
+@dataclass(frozen=True)
+class StaleAnnotation:
+    """An annotation that no longer applies, and why."""
+
+    paragraph_id: str
+    line: int
+    reason: str  # "changed" (text differs from what was annotated) or "vanished"
+    now_at: str | None = None  # the id that now holds the annotated text, if any
+
+
+@dataclass
+class AnnotationMatch:
+    """Annotations split into those that apply to the current paragraphs and stale ones."""
+
+    current: dict[str, Annotation] = field(default_factory=dict)
+    stale: list[StaleAnnotation] = field(default_factory=list)
+
+
+def _records(path: Path) -> list[tuple[int, dict]]:
+    """(line number, object) for every non-blank line; malformed JSON names its line."""
+    name = display_path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputDataError(f"{name}: not UTF-8 text") from None
+    except OSError as error:
+        raise InputDataError(f"{name}: cannot read ({error.strerror})") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputDataError(f"{name}:{number}: not valid JSON ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise InputDataError(f"{name}:{number}: expected a JSON object")
+        records.append((number, record))
+    return records
+
+
+def _field(record: dict, key: str, where: str, *, required: bool = True) -> str:
+    value = record.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        problem = "is missing" if key not in record else "must be a non-empty string"
+        raise InputDataError(f"{where}: {key!r} {problem}")
+    return value
+
+
+def _label(record: dict, where: str, labels: Sequence[str]) -> str:
+    label = _field(record, "label", where)
+    if label not in labels:
+        raise InputDataError(f"{where}: label {label!r} is not one of {', '.join(labels)}")
+    return label
+
+
+def read_gold(path: Path, labels: Sequence[str]) -> list[Annotation]:
+    """Read and validate `gold.jsonl` (see the annotation guidelines for its fields)."""
+    name = display_path(path)
+    annotations: list[Annotation] = []
+    first_line: dict[str, int] = {}
+    for number, record in _records(path):
+        where = f"{name}:{number}"
+        paragraph_id = _field(record, "paragraph_id", where)
+        text_hash = _field(record, "text_sha256", where)
+        if not _SHA256.fullmatch(text_hash):
+            raise InputDataError(f"{where}: 'text_sha256' must be 64 lowercase hex digits")
+        if paragraph_id in first_line:
+            raise InputDataError(
+                f"{where}: paragraph {paragraph_id} is already annotated on line "
+                f"{first_line[paragraph_id]}; keep one annotation per paragraph"
+            )
+        first_line[paragraph_id] = number
+        annotations.append(
+            Annotation(
+                paragraph_id=paragraph_id,
+                text_sha256=text_hash,
+                label=_label(record, where, labels),
+                note=_field(record, "note", where),
+                annotator=_field(record, "annotator", where),
+                line=number,
+            )
+        )
+    return annotations
+
+
+def read_synthetic(path: Path, labels: Sequence[str]) -> list[SyntheticExample]:
+    """Read and validate `synthetic.jsonl`; ids and texts must be unique."""
+    name = display_path(path)
+    examples: list[SyntheticExample] = []
+    seen_ids: dict[str, int] = {}
+    seen_texts: dict[str, int] = {}
+    for number, record in _records(path):
+        where = f"{name}:{number}"
+        example_id = _field(record, "id", where)
+        text = _field(record, "text", where)
+        if record.get("synthetic", True) is not True:
+            raise InputDataError(f"{where}: 'synthetic' must be true in the synthetic file")
+        for key, seen, what in ((example_id, seen_ids, "id"), (text, seen_texts, "text")):
+            if key in seen:
+                raise InputDataError(f"{where}: same {what} as line {seen[key]}")
+            seen[key] = number
+        examples.append(
+            SyntheticExample(
+                example_id=example_id,
+                text=text,
+                label=_label(record, where, labels),
+                category=_field(record, "category", where, required=False),
+                note=_field(record, "note", where, required=False),
+                line=number,
+            )
+        )
+    return examples
+
+
+def match_annotations(
+    annotations: Sequence[Annotation], paragraphs: pd.DataFrame
+) -> AnnotationMatch:
+    """Split annotations into current ones and stale ones (changed or vanished text).
+
+    A current annotation has the paragraph's id and the hash of its exact text.
+    A stale one is reported with the id that now holds the annotated text, if
+    any (for example after a document was renamed), but is never re-applied.
+    """
+    text_by_id: Mapping[str, str] = dict(
+        zip(paragraphs["paragraph_id"], paragraphs["text"], strict=True)
+    )
+    id_by_hash = {sha256_hex(text): pid for pid, text in text_by_id.items()}
+    match = AnnotationMatch()
+    for annotation in annotations:
+        text = text_by_id.get(annotation.paragraph_id)
+        if text is not None and sha256_hex(text) == annotation.text_sha256:
+            match.current[annotation.paragraph_id] = annotation
+            continue
+        match.stale.append(
+            StaleAnnotation(
+                paragraph_id=annotation.paragraph_id,
+                line=annotation.line,
+                reason="vanished" if text is None else "changed",
+                now_at=id_by_hash.get(annotation.text_sha256),
+            )
+        )
+    return match
+
+
+def describe_stale(stale: StaleAnnotation, gold_path: Path) -> str:
+    """One line for a stale annotation, naming the file, line and paragraph id."""
+    where = f"{display_path(gold_path)}:{stale.line}"
+    if stale.reason == "changed":
+        what = f"paragraph {stale.paragraph_id} changed since it was annotated"
+    else:
+        what = f"paragraph {stale.paragraph_id} is no longer in the corpus"
+    hint = f" (the annotated text is now paragraph {stale.now_at})" if stale.now_at else ""
+    return f"{where}: {what}{hint}; annotation not applied, re-annotate it"
