@@ -112,8 +112,8 @@ class PrototypeSettings(LabelerSettings):
     """Zero-shot by similarity to `proposition.statements` (see docs/labeling.md)."""
 
     min_actor_groups: int = Field(default=2, ge=1)
-    min_similarity: float = Field(default=0.35, ge=-1, le=1)
-    margin: float = Field(default=0.02, ge=0)
+    min_similarity: float = Field(default=0.4, ge=-1, le=1)
+    margin: float = Field(default=0.05, ge=0)
     temperature: float = Field(default=0.05, gt=0)
     off_topic_score: float = Field(default=0.7, ge=0, le=1)
 

@@ -26,10 +26,16 @@ class PrototypeLabeler(Labeler):
 
     - names no actor group: votes `neutral_label` with `off_topic_score`;
     - names fewer than `min_actor_groups` groups: abstains;
-    - best similarity under `min_similarity`, or the two best labels closer than
-      `margin`: abstains;
+    - no sentence reaches `min_similarity` to any statement (not about the
+      proposition): votes `neutral_label` with `off_topic_score`;
+    - the two best labels closer than `margin`: abstains;
     - otherwise votes the most similar label with score
       logistic(gap / temperature), where gap is its lead over the runner-up.
+
+    Sentence embeddings capture topic far better than side: on the synthetic
+    examples the relevance test separates stance from no stance well, while the
+    side it picks is close to chance (docs/labeling.md has the numbers), which is
+    why its weight in params is low.
     """
 
     name = "prototypes"
@@ -69,7 +75,9 @@ class PrototypeLabeler(Labeler):
         ranked = sorted(similarity.items(), key=lambda item: item[1], reverse=True)
         (best_label, best), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else -1.0)
         gap = best - runner_up
-        if best < self.settings.min_similarity or gap < self.settings.margin:
+        if best < self.settings.min_similarity:
+            return Vote(self.neutral_label, self.settings.off_topic_score)
+        if gap < self.settings.margin:
             return ABSTAIN
         score = 1 / (1 + math.exp(-gap / self.settings.temperature))
         return Vote(best_label, round(score, 6))
