@@ -165,7 +165,7 @@ class Params(_Section):
     """Everything `params.yaml` configures."""
 
     proposition: Proposition
-    labels: tuple[str, str, str]
+    labels: tuple[str, ...]
     paths: Paths
     segment: SegmentParams = SegmentParams()
     encoder: EncoderParams = EncoderParams()
@@ -189,6 +189,11 @@ class Params(_Section):
     @field_validator("labels")
     @classmethod
     def _distinct_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) != 3:
+            raise ValueError(
+                "exactly three labels are needed, in this order: for the proposition, "
+                "against it, no stance (e.g. [favor, against, none])"
+            )
         if len(set(value)) != len(value):
             raise ValueError("labels must be distinct")
         if any(not re.fullmatch(r"[a-z][a-z0-9_]*", label) for label in value):

@@ -30,7 +30,18 @@ def test_repository_params_load() -> None:
         (lambda p: p["segment"].update(min_words="many"), "segment.min_words: "),
         (lambda p: p["segment"].update(min_words=0), "segment.min_words: "),
         (lambda p: p.pop("labels"), "labels: required key is missing"),
-        (lambda p: p.update(labels=["favor", "favor"]), "labels: .*distinct"),
+        (lambda p: p.update(labels=["favor", "favor", "none"]), "labels: .*distinct"),
+        (lambda p: p.update(labels=["favor", "against"]), "labels: .*exactly three labels"),
+        (
+            lambda p: p["proposition"]["statements"].update(neutral=["x"]),
+            "proposition.statements: 'neutral' is not one of labels",
+        ),
+        (
+            lambda p: p["label"]["nli"].update(enabled=True),
+            "label.nli: .*no model path is set",
+        ),
+        (lambda p: p["label"]["prototypes"].update(wieght=1), "label.prototypes.wieght: unknown"),
+        (lambda p: p["label"].update(on_stale="ignore"), "label.on_stale: "),
         (lambda p: p["paths"].pop("corpus_dir"), "paths.corpus_dir: required key is missing"),
         (
             lambda p: p["segment"].update(extra_chrome_patterns=["(unclosed"]),

@@ -22,7 +22,7 @@ def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def project(tmp_path: Path) -> Path:
     for name in ("dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy2(REPO / name, tmp_path / name)
-    for folder in ("seeds", "pipeline"):
+    for folder in ("seeds", "pipeline", "data/annotations"):
         shutil.copytree(
             REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -34,18 +34,25 @@ def test_repro_then_nothing_to_do(project: Path) -> None:
     first = dvc("repro", cwd=project)
     assert first.returncode == 0, first.stderr + first.stdout
     assert "Running stage 'segment'" in first.stdout
+    assert "Running stage 'label'" in first.stdout
     table = pd.read_parquet(project / "data" / "paragraphs.parquet")
     assert len(table) == 60 and table.source.nunique() == 5
+    labels = pd.read_parquet(project / "data" / "labels.parquet")
+    assert (labels.provenance == "gold").sum() == 60
+    assert (project / "metrics" / "labeling.json").is_file()
 
     second = dvc("repro", cwd=project)
     assert second.returncode == 0, second.stderr
     assert "Running stage" not in second.stdout
     assert "up to date" in second.stdout
 
-    # A new article in the corpus makes the stage run again.
+    # A new article in the corpus makes both stages run again; its paragraph is weakly labelled.
     (project / "seeds" / "extra.md").write_text(
         "# A New Piece\n\nA fresh paragraph for the corpus.\n", encoding="utf-8"
     )
     third = dvc("repro", cwd=project)
     assert "Running stage 'segment'" in third.stdout
+    assert "Running stage 'label'" in third.stdout
     assert len(pd.read_parquet(project / "data" / "paragraphs.parquet")) == 61
+    labels = pd.read_parquet(project / "data" / "labels.parquet")
+    assert (labels.provenance != "gold").sum() == 61 - 60 + (labels.provenance == "synthetic").sum()

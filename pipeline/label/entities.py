@@ -10,7 +10,7 @@ class EntityMatcher:
     """Finds which named groups of surface forms a text mentions.
 
     Terms match as whole words and case-sensitively ("US" is not "us"), optionally
-    followed by a possessive ("Moscow's").
+    followed by a possessive ("Lisbon's").
     """
 
     def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:

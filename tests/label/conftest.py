@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from pipeline.config import Params
+from pipeline.config import Params, load_params
 from pipeline.text import sha256_hex
+from tests.conftest import REPO
 
 
 class BagOfWordsEncoder:
@@ -85,23 +88,48 @@ ANNOTATED_ARTICLE = {
 }
 
 
+SYNTHETIC = [
+    {"id": "s1", "text": "Moscow resents its junior partner role.", "label": "favor"},
+    {"id": "s2", "text": "The bond between Russia and China is unbreakable.", "label": "against"},
+    {"id": "s3", "text": "The ferry timetable changes in May.", "label": "none"},
+]
+
+
+def update_params(path: Path, **dotted: object) -> Params:
+    """Set dotted keys (e.g. `label.prototypes.enabled`) in a params file and reload it."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        section = raw
+        for parent in parents:
+            section = section.setdefault(parent, {})
+        section[leaf] = value
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return load_params(path)
+
+
 @pytest.fixture
 def annotated_corpus(corpus: Callable[..., Params]) -> Callable[..., Params]:
-    """Segment a two-article corpus; gold annotations for its first paragraphs."""
+    """A segmented two-article corpus with the shipped rules, three synthetic examples
+    and gold annotations for the first paragraph of each article (favor, against)."""
     from pipeline.segment.stage import run_segment
 
-    def build(**label_overrides: object) -> Params:
+    def build(**dotted: object) -> Params:
         params = corpus(ANNOTATED_ARTICLE)
         run_segment(params)
-        paragraphs = pd.read_parquet(params.paths.paragraphs)
+        paths = params.paths
+        paths.rules.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / "data" / "annotations" / "rules.yaml", paths.rules)
+        write_lines(paths.synthetic, [json.dumps({**e, "synthetic": True}) for e in SYNTHETIC])
+        paragraphs = pd.read_parquet(paths.paragraphs)
         first = paragraphs.groupby("doc_id").head(1)
         write_lines(
-            params.paths.gold,
+            paths.gold,
             [
                 gold_line(row.paragraph_id, row.text, label)
                 for row, label in zip(first.itertuples(), ["favor", "against"], strict=True)
             ],
         )
-        return params
+        return update_params(paths.paragraphs.parents[1] / "params.yaml", **dotted)
 
     return build
