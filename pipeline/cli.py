@@ -83,6 +83,31 @@ def label(params: ParamsOption = DEFAULT_PARAMS) -> None:
     run_label(load_params(params))
 
 
+@app.command()
+def evaluate(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Leave-one-source-out evaluation of train.model (paths.oof, paths.eval_metrics).
+
+    Each source's gold paragraphs are predicted by a model trained without any
+    row from that source; probabilities are calibrated by temperature scaling
+    fitted on the other sources' predictions. Writes the plots for `dvc plots`.
+    """
+    from pipeline.evaluate.stage import run_evaluate
+
+    run_evaluate(load_params(params))
+
+
+@app.command()
+def train(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Fit train.model on all training rows and save it under models/<name>/ with a card.
+
+    Run `stance evaluate` first: the card carries its grouped metrics and the
+    calibration temperature is fitted on its out-of-fold predictions.
+    """
+    from pipeline.train.stage import run_train
+
+    run_train(load_params(params))
+
+
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

@@ -66,6 +66,10 @@ class Paths(_Section):
     labels: Path = Path("data/labels.parquet")
     votes: Path = Path("data/votes.parquet")
     labeling_metrics: Path = Path("metrics/labeling.json")
+    oof: Path = Path("data/predictions/oof.parquet")
+    eval_metrics: Path = Path("metrics/eval.json")
+    plots: Path = Path("metrics/plots")
+    models: Path = Path("models")
 
 
 class SegmentParams(_Section):
@@ -161,6 +165,78 @@ class LabelParams(_Section):
     aggregate: AggregateSettings = AggregateSettings()
 
 
+class TfidfLogregSettings(_Section):
+    """TF-IDF of word n-grams + logistic regression."""
+
+    ngram_max: int = Field(default=2, ge=1, le=4)
+    min_df: int = Field(default=1, ge=1)
+    C: float = Field(default=4.0, gt=0)
+
+
+class EmbedLogregSettings(_Section):
+    """Frozen sentence embeddings (the encoder) + logistic regression."""
+
+    C: float = Field(default=1.0, gt=0)
+
+
+class HybridLogregSettings(_Section):
+    """Embeddings + actor mentions + rule votes, then the actor gate (docs/training.md)."""
+
+    C: float = Field(default=0.3, gt=0)
+    feature_scale: float = Field(default=2.0, gt=0)
+    gate_strength: float = Field(default=0.5, ge=0, le=1)
+    min_actor_groups: int = Field(default=2, ge=1)
+
+
+class SetFitSettings(_Section):
+    """SetFit: contrastive fine-tuning of the encoder, then a logistic-regression head."""
+
+    max_steps: int = Field(default=200, ge=1)
+    batch_size: int = Field(default=16, ge=2)
+    body_learning_rate: float = Field(default=2e-5, gt=0)
+    C: float = Field(default=1.0, gt=0)
+
+
+class TransformerSettings(_Section):
+    """The encoder fine-tuned end to end with a classification layer (transformers' Trainer)."""
+
+    epochs: float = Field(default=3.0, gt=0)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+
+
+class ModelSettings(_Section):
+    """Hyperparameters of every model in the zoo; `train.model` picks one."""
+
+    tfidf_logreg: TfidfLogregSettings = TfidfLogregSettings()
+    embed_logreg: EmbedLogregSettings = EmbedLogregSettings()
+    hybrid_logreg: HybridLogregSettings = HybridLogregSettings()
+    setfit: SetFitSettings = SetFitSettings()
+    transformer: TransformerSettings = TransformerSettings()
+
+
+class TrainParams(_Section):
+    """What the classifiers learn from, and which one `dvc repro` trains."""
+
+    model: Literal["tfidf_logreg", "embed_logreg", "hybrid_logreg", "setfit", "transformer"] = (
+        "hybrid_logreg"
+    )
+    seed: int = 13
+    use_synthetic: bool = True
+    use_weak: bool = True
+    min_weak_confidence: float = Field(default=0.6, ge=0, le=1)
+    models: ModelSettings = ModelSettings()
+
+
+class EvaluateParams(_Section):
+    """Grouped evaluation and calibration."""
+
+    calibration: Literal["temperature", "none"] = "temperature"
+    calibration_bins: int = Field(default=10, ge=2, le=50)
+
+
 class Params(_Section):
     """Everything `params.yaml` configures."""
 
@@ -170,6 +246,8 @@ class Params(_Section):
     segment: SegmentParams = SegmentParams()
     encoder: EncoderParams = EncoderParams()
     label: LabelParams = LabelParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
 
     @property
     def favor_label(self) -> str:

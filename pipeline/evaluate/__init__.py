@@ -1,0 +1,1 @@
+"""The `evaluate` stage: leave-one-source-out cross-validation over the gold paragraphs."""

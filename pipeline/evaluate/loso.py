@@ -1,0 +1,126 @@
+"""Leave-one-source-out cross-validation and cross-fitted calibration (the pure core)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Params
+from pipeline.errors import InputDataError
+from pipeline.models.base import StanceClassifier
+from pipeline.models.calibration import apply_temperature, fit_temperature
+from pipeline.models.registry import model_settings
+from pipeline.text import sha256_hex
+from pipeline.train.data import gold_rows, training_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One held-out source: how many rows trained and tested, and how long fitting took."""
+
+    source: str
+    n_train: int
+    n_test: int
+    seconds: float
+
+
+@dataclass
+class OutOfFold:
+    """Predictions for every gold paragraph from a model that never saw its source."""
+
+    frame: pd.DataFrame  # paragraph_id, source, gold
+    raw: np.ndarray  # uncalibrated probabilities, columns in label order
+    folds: list[Fold]
+
+
+def _portable(settings: dict) -> dict:
+    """Settings with file paths replaced by what matters about them: content or name."""
+    portable = dict(settings)
+    if portable.get("rules_path"):
+        portable["rules_path"] = sha256_hex(
+            Path(portable["rules_path"]).read_text(encoding="utf-8")
+        )
+    if portable.get("encoder_path"):
+        portable["encoder_path"] = Path(portable["encoder_path"]).name
+    return portable
+
+
+def model_id(params: Params) -> str:
+    """A short id of the model and everything that shapes its training (machine-independent)."""
+    spec = {
+        "model": params.train.model,
+        "settings": _portable(model_settings(params)),
+        "seed": params.train.seed,
+        "data": params.train.model_dump(
+            include={"use_synthetic", "use_weak", "min_weak_confidence"}
+        ),
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{params.train.model}-{digest}"
+
+
+def leave_one_source_out(
+    labels: pd.DataFrame, params: Params, build: Callable[[], StanceClassifier]
+) -> OutOfFold:
+    """Train without each gold source in turn and predict that source's gold paragraphs."""
+    gold = gold_rows(labels)
+    sources = sorted(gold["source"].unique())
+    if len(sources) < 2:
+        raise InputDataError(
+            "grouped evaluation needs gold paragraphs from at least two sources; "
+            f"found {len(sources)}"
+        )
+    frames, raws, folds = [], [], []
+    for number, source in enumerate(sources, start=1):
+        train = training_rows(labels, params.train, held_out_source=source)
+        test = gold[gold["source"] == source]
+        log.info(
+            "evaluate: fold %d/%d, holding out %s (%d train, %d test)",
+            number,
+            len(sources),
+            source,
+            len(train),
+            len(test),
+        )
+        started = time.perf_counter()
+        model = build().fit(list(train["text"]), list(train["label"]))
+        seconds = time.perf_counter() - started
+        raws.append(model.predict_proba(list(test["text"])))
+        frames.append(test[["paragraph_id", "source", "label"]].rename(columns={"label": "gold"}))
+        folds.append(Fold(source, len(train), len(test), round(seconds, 2)))
+    return OutOfFold(pd.concat(frames, ignore_index=True), np.vstack(raws), folds)
+
+
+def cross_fitted_temperatures(
+    raw: np.ndarray, targets: np.ndarray, sources: np.ndarray
+) -> dict[str, float]:
+    """For each source, the temperature fitted on the other sources' out-of-fold rows,
+    so no paragraph's calibration has seen its own label."""
+    return {
+        source: fit_temperature(raw[sources != source], targets[sources != source])
+        for source in sorted(set(sources))
+    }
+
+
+def calibrate_out_of_fold(
+    raw: np.ndarray, targets: np.ndarray, sources: np.ndarray, method: str
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Calibrated out-of-fold probabilities and the temperature used for each source."""
+    if method == "none":
+        return raw.copy(), {source: 1.0 for source in sorted(set(sources))}
+    temperatures = cross_fitted_temperatures(raw, targets, sources)
+    calibrated = raw.copy()
+    for source, temperature in temperatures.items():
+        rows = sources == source
+        calibrated[rows] = apply_temperature(raw[rows], temperature)
+    return calibrated, temperatures

@@ -1,0 +1,141 @@
+"""The I/O shell of the `evaluate` stage.
+
+Reads `paths.labels`; writes `paths.oof` (out-of-fold predictions for every gold
+paragraph), `paths.eval_metrics` and the plot data under `paths.plots`
+(`confusion.csv`, `reliability.csv`) for `dvc plots`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.config import Params
+from pipeline.errors import InputDataError
+from pipeline.evaluate.loso import (
+    OutOfFold,
+    calibrate_out_of_fold,
+    leave_one_source_out,
+    model_id,
+)
+from pipeline.evaluate.scores import reliability_bins, stance_scores
+from pipeline.io import atomic_output, display_path, write_parquet
+from pipeline.models.registry import build_model
+
+log = logging.getLogger(__name__)
+
+_LABEL_COLUMNS = ("paragraph_id", "source", "text", "label", "confidence", "provenance")
+
+
+def read_labels(path: Path) -> pd.DataFrame:
+    """The label stage's output, checked for the columns training needs."""
+    name = display_path(path)
+    if not path.is_file():
+        raise InputDataError(f"{name}: not found; run `stance label` (or `dvc repro`) first")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several types for a damaged file
+        raise InputDataError(f"{name}: not a readable parquet file ({error})") from None
+    missing = [column for column in _LABEL_COLUMNS if column not in frame.columns]
+    if missing:
+        raise InputDataError(f"{name}: missing column {missing[0]!r}; re-run `stance label`")
+    return frame
+
+
+def out_of_fold_frame(
+    oof: OutOfFold, calibrated: np.ndarray, params: Params, identifier: str
+) -> pd.DataFrame:
+    """One row per gold paragraph: ids, gold and predicted label, both probability sets."""
+    frame = oof.frame.copy()
+    frame.insert(2, "model_id", identifier)
+    frame["label"] = [params.labels[i] for i in calibrated.argmax(axis=1)]
+    for index, label in enumerate(params.labels):
+        frame[f"prob_{label}"] = calibrated[:, index]
+    for index, label in enumerate(params.labels):
+        frame[f"raw_prob_{label}"] = oof.raw[:, index]
+    return frame
+
+
+def evaluation_metrics(oof: OutOfFold, calibrated: np.ndarray, temperatures, params) -> dict:
+    """Everything `metrics/eval.json` holds (no timings: it must be reproducible)."""
+    labels = list(params.labels)
+    targets = np.asarray([labels.index(g) for g in oof.frame["gold"]])
+    sources = oof.frame["source"].to_numpy()
+    settings = dict(
+        bins=params.evaluate.calibration_bins,
+        stance_labels=[params.favor_label, params.against_label],
+    )
+    overall = stance_scores(calibrated, targets, labels, **settings)
+    raw = stance_scores(oof.raw, targets, labels, **settings)
+    per_source = {}
+    for source in sorted(set(sources)):
+        rows = sources == source
+        scores = stance_scores(calibrated[rows], targets[rows], labels, **settings)
+        per_source[source] = {k: scores[k] for k in ("n", "macro_f1", "accuracy")}
+    return {
+        "model": params.train.model,
+        "model_id": model_id(params),
+        "evaluation": "leave-one-source-out over gold paragraphs",
+        "folds": len(oof.folds),
+        "train_rows_per_fold": {fold.source: fold.n_train for fold in oof.folds},
+        **{k: v for k, v in overall.items()},
+        "uncalibrated": {k: raw[k] for k in ("brier", "ece")},
+        "calibration": {"method": params.evaluate.calibration, "temperatures": temperatures},
+        "per_source": per_source,
+    }
+
+
+def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_output(path, "w") as stream:
+        stream.write(buffer.getvalue())
+
+
+def run_evaluate(params: Params) -> dict:
+    """Run the stage end to end; the CLI and `dvc.yaml` call this."""
+    labels = read_labels(params.paths.labels)
+    oof = leave_one_source_out(labels, params, lambda: build_model(params))
+    label_list = list(params.labels)
+    targets = np.asarray([label_list.index(g) for g in oof.frame["gold"]])
+    calibrated, temperatures = calibrate_out_of_fold(
+        oof.raw, targets, oof.frame["source"].to_numpy(), params.evaluate.calibration
+    )
+    identifier = model_id(params)
+    frame = out_of_fold_frame(oof, calibrated, params, identifier)
+    write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.oof)
+    metrics = evaluation_metrics(oof, calibrated, temperatures, params)
+    with atomic_output(params.paths.eval_metrics, "w") as stream:
+        json.dump(metrics, stream, indent=2)
+        stream.write("\n")
+    plots = params.paths.plots
+    _write_csv(
+        plots / "confusion.csv",
+        [{"actual": g, "predicted": p} for g, p in zip(frame["gold"], frame["label"], strict=True)],
+        ["actual", "predicted"],
+    )
+    _write_csv(
+        plots / "reliability.csv",
+        reliability_bins(calibrated, targets, params.evaluate.calibration_bins),
+        ["bin", "confidence", "accuracy", "count"],
+    )
+    log.info(
+        "evaluate: %s leave-one-source-out over %d gold paragraphs: macro-F1 %.3f, "
+        "F_avg %.3f, ECE %.3f -> %s",
+        identifier,
+        len(frame),
+        metrics["macro_f1"],
+        metrics["f_avg"],
+        metrics["ece"],
+        display_path(params.paths.eval_metrics),
+    )
+    return metrics

@@ -1,0 +1,74 @@
+"""Long paragraphs are classified from all their text: sentence windows, then pooling.
+
+MiniLM reads at most 256 word pieces; some paragraphs are 300 words and more. A
+paragraph is cut into consecutive windows of whole sentences that fit the
+window (a single overlong sentence is cut by words), each window is encoded or
+classified, and the results are pooled with weights proportional to length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pipeline.text import split_sentences
+
+
+def sentence_windows(
+    text: str, count_tokens: Callable[[str], int], max_tokens: int
+) -> list[str]:
+    """Consecutive windows of whole sentences, each within `max_tokens` (never empty)."""
+    pieces: list[str] = []
+    for sentence in split_sentences(text) or [text]:
+        if count_tokens(sentence) <= max_tokens:
+            pieces.append(sentence)
+        else:
+            pieces.extend(_split_words(sentence, count_tokens, max_tokens))
+    windows: list[str] = []
+    current: list[str] = []
+    for piece in pieces:
+        candidate = " ".join([*current, piece])
+        if current and count_tokens(candidate) > max_tokens:
+            windows.append(" ".join(current))
+            current = [piece]
+        else:
+            current.append(piece)
+    if current:
+        windows.append(" ".join(current))
+    return windows or [text]
+
+
+def _split_words(sentence: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    words, parts, current = sentence.split(), [], []
+    for word in words:
+        if current and count_tokens(" ".join([*current, word])) > max_tokens:
+            parts.append(" ".join(current))
+            current = []
+        current.append(word)
+    if current:
+        parts.append(" ".join(current))
+    return parts
+
+
+def chunk_texts(
+    texts: Sequence[str], count_tokens: Callable[[str], int], max_tokens: int
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """All windows of all texts, the text each belongs to, and each window's weight."""
+    windows: list[str] = []
+    owners: list[int] = []
+    for index, text in enumerate(texts):
+        parts = sentence_windows(text, count_tokens, max_tokens)
+        windows.extend(parts)
+        owners.extend([index] * len(parts))
+    weights = np.asarray([max(len(window.split()), 1) for window in windows], dtype=np.float64)
+    return windows, np.asarray(owners, dtype=np.int64), weights
+
+
+def pool(values: np.ndarray, owners: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """Length-weighted mean of the rows of `values` that belong to each of `count` texts."""
+    pooled = np.zeros((count, values.shape[1]), dtype=np.float64)
+    np.add.at(pooled, owners, values * weights[:, None])
+    totals = np.zeros(count, dtype=np.float64)
+    np.add.at(totals, owners, weights)
+    return pooled / np.where(totals == 0, 1, totals)[:, None]

@@ -1,0 +1,108 @@
+"""A trained model on disk: a folder with safe weights, `model.json` and a model card.
+
+    models/<name>/
+      model.json   what `load_model` needs: model name, settings, labels, seed, temperature
+      card.json    the model card (proposition, data hash, grouped-CV metrics, versions, commit)
+      README.md    the card rendered for people
+      ...          the classifier's own files (skops, safetensors)
+
+The folder is written beside its destination and renamed into place, so a
+failed save never leaves half a model behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import InputDataError, OutputError
+from pipeline.io import display_path
+from pipeline.models.base import StanceClassifier
+from pipeline.models.calibration import apply_temperature
+from pipeline.models.registry import MODELS, model_class
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.json"
+CARD_FILE = "card.json"
+
+
+@dataclass
+class TrainedModel:
+    """A fitted classifier with its calibration and card: what scoring uses."""
+
+    classifier: StanceClassifier
+    temperature: float
+    card: dict[str, Any]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.classifier.labels
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, columns in `labels` order."""
+        return apply_temperature(self.classifier.predict_proba(texts), self.temperature)
+
+
+def save_model(
+    classifier: StanceClassifier,
+    folder: Path,
+    *,
+    temperature: float,
+    card: dict[str, Any],
+    readme: str,
+) -> None:
+    """Write the model folder atomically (a temporary sibling renamed into place)."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as error:
+        raise OutputError(f"{display_path(folder)}: cannot write ({error.strerror})") from None
+    try:
+        classifier.save(staging)
+        spec = {
+            "format_version": FORMAT_VERSION,
+            "model": classifier.name,
+            "labels": list(classifier.labels),
+            "seed": classifier.seed,
+            "settings": classifier.settings,
+            "temperature": temperature,
+        }
+        (staging / MODEL_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        (staging / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        (staging / "README.md").write_text(readme, encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def load_model(folder: Path) -> TrainedModel:
+    """Read a model folder written by `save_model`; problems are one line naming it."""
+    name = display_path(folder)
+    spec_path = folder / MODEL_FILE
+    if not spec_path.is_file():
+        raise InputDataError(f"{name}: not a stance model folder (no {MODEL_FILE})")
+    try:
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        card_path = folder / CARD_FILE
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputDataError(f"{name}: damaged model description ({error})") from None
+    if spec.get("format_version") != FORMAT_VERSION or spec.get("model") not in MODELS:
+        raise InputDataError(
+            f"{name}: unsupported model format {spec.get('format_version')!r} "
+            f"or model {spec.get('model')!r}"
+        )
+    classifier = model_class(spec["model"]).load(
+        folder, labels=spec["labels"], seed=spec["seed"], **spec["settings"]
+    )
+    return TrainedModel(classifier, float(spec["temperature"]), card)

