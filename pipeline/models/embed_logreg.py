@@ -32,7 +32,7 @@ class EmbeddingCache:
             limit = self.encoder.max_seq_length - 2  # room for [CLS] and [SEP]
 
             def count(text: str) -> int:
-                return len(tokenizer.tokenize(text))
+                return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
             windows, owners, weights = chunk_texts(missing, count, limit)
             pooled = pool(self.encoder.encode(windows), owners, weights, len(missing))
