@@ -191,7 +191,7 @@ class HybridLogregSettings(_Section):
 class SetFitSettings(_Section):
     """SetFit: contrastive fine-tuning of the encoder, then a logistic-regression head."""
 
-    max_steps: int = Field(default=200, ge=1)
+    max_steps: int = Field(default=64, ge=1)
     batch_size: int = Field(default=16, ge=2)
     body_learning_rate: float = Field(default=2e-5, gt=0)
     C: float = Field(default=1.0, gt=0)
@@ -233,7 +233,7 @@ class TrainParams(_Section):
 class EvaluateParams(_Section):
     """Grouped evaluation and calibration."""
 
-    calibration: Literal["temperature", "none"] = "temperature"
+    calibration: Literal["auto", "temperature", "none"] = "auto"
     calibration_bins: int = Field(default=10, ge=2, le=50)
 
 

@@ -10,11 +10,12 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
@@ -126,3 +127,21 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     """Write `table` to `path` atomically, byte-identical for identical tables."""
     with atomic_output(path) as stream:
         pq.write_table(table, stream, compression="zstd", write_statistics=True)
+
+
+def read_stage_table(path: Path, columns: Sequence[str], *, made_by: str) -> pd.DataFrame:
+    """Read a parquet file another stage wrote, checking the columns the reader needs.
+
+    `made_by` is the command that writes it, named in the error when it is missing.
+    """
+    name = display_path(path)
+    if not path.is_file():
+        raise InputDataError(f"{name}: not found; run `{made_by}` (or `dvc repro`) first")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several types for a damaged file
+        raise InputDataError(f"{name}: not a readable parquet file ({error})") from None
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InputDataError(f"{name}: missing column {missing[0]!r}; re-run `{made_by}`")
+    return frame

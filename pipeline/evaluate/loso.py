@@ -112,15 +112,48 @@ def cross_fitted_temperatures(
     }
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """What calibration did to the out-of-fold predictions, and why."""
+
+    method: str
+    applied: bool
+    temperatures: dict[str, float]
+    nll_uncalibrated: float
+    nll_temperature: float
+
+    def as_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "applied": self.applied,
+            "nll_uncalibrated": self.nll_uncalibrated,
+            "nll_temperature": self.nll_temperature,
+            "temperatures": self.temperatures,
+        }
+
+
+def mean_log_loss(probabilities: np.ndarray, targets: np.ndarray) -> float:
+    """Negative log-likelihood of the true labels, averaged (a proper scoring rule)."""
+    picked = probabilities[np.arange(len(targets)), targets]
+    return round(float(-np.log(np.clip(picked, 1e-12, 1.0)).mean()), 4)
+
+
 def calibrate_out_of_fold(
     raw: np.ndarray, targets: np.ndarray, sources: np.ndarray, method: str
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Calibrated out-of-fold probabilities and the temperature used for each source."""
-    if method == "none":
-        return raw.copy(), {source: 1.0 for source in sorted(set(sources))}
+) -> tuple[np.ndarray, Calibration]:
+    """Calibrated out-of-fold probabilities and a record of the calibration.
+
+    `temperature` always applies cross-fitted temperatures; `none` never does;
+    `auto` applies them only if they lower the out-of-fold log loss, because a
+    temperature learnt on some outlets can make another outlet's probabilities
+    worse, and the grouped evaluation is the judge of that.
+    """
     temperatures = cross_fitted_temperatures(raw, targets, sources)
-    calibrated = raw.copy()
+    scaled = raw.copy()
     for source, temperature in temperatures.items():
         rows = sources == source
-        calibrated[rows] = apply_temperature(raw[rows], temperature)
-    return calibrated, temperatures
+        scaled[rows] = apply_temperature(raw[rows], temperature)
+    before, after = mean_log_loss(raw, targets), mean_log_loss(scaled, targets)
+    applied = method == "temperature" or (method == "auto" and after < before)
+    record = Calibration(method, applied, temperatures, before, after)
+    return (scaled if applied else raw.copy()), record

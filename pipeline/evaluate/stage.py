@@ -18,15 +18,15 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.config import Params
-from pipeline.errors import InputDataError
 from pipeline.evaluate.loso import (
+    Calibration,
     OutOfFold,
     calibrate_out_of_fold,
     leave_one_source_out,
     model_id,
 )
 from pipeline.evaluate.scores import reliability_bins, stance_scores
-from pipeline.io import atomic_output, display_path, write_parquet
+from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.models.registry import build_model
 
 log = logging.getLogger(__name__)
@@ -36,17 +36,7 @@ _LABEL_COLUMNS = ("paragraph_id", "source", "text", "label", "confidence", "prov
 
 def read_labels(path: Path) -> pd.DataFrame:
     """The label stage's output, checked for the columns training needs."""
-    name = display_path(path)
-    if not path.is_file():
-        raise InputDataError(f"{name}: not found; run `stance label` (or `dvc repro`) first")
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as error:  # pyarrow raises several types for a damaged file
-        raise InputDataError(f"{name}: not a readable parquet file ({error})") from None
-    missing = [column for column in _LABEL_COLUMNS if column not in frame.columns]
-    if missing:
-        raise InputDataError(f"{name}: missing column {missing[0]!r}; re-run `stance label`")
-    return frame
+    return read_stage_table(path, _LABEL_COLUMNS, made_by="stance label")
 
 
 def out_of_fold_frame(
@@ -63,7 +53,9 @@ def out_of_fold_frame(
     return frame
 
 
-def evaluation_metrics(oof: OutOfFold, calibrated: np.ndarray, temperatures, params) -> dict:
+def evaluation_metrics(
+    oof: OutOfFold, calibrated: np.ndarray, calibration: Calibration, params: Params
+) -> dict:
     """Everything `metrics/eval.json` holds (no timings: it must be reproducible)."""
     labels = list(params.labels)
     targets = np.asarray([labels.index(g) for g in oof.frame["gold"]])
@@ -87,7 +79,7 @@ def evaluation_metrics(oof: OutOfFold, calibrated: np.ndarray, temperatures, par
         "train_rows_per_fold": {fold.source: fold.n_train for fold in oof.folds},
         **{k: v for k, v in overall.items()},
         "uncalibrated": {k: raw[k] for k in ("brier", "ece")},
-        "calibration": {"method": params.evaluate.calibration, "temperatures": temperatures},
+        "calibration": calibration.as_dict(),
         "per_source": per_source,
     }
 
@@ -107,13 +99,13 @@ def run_evaluate(params: Params) -> dict:
     oof = leave_one_source_out(labels, params, lambda: build_model(params))
     label_list = list(params.labels)
     targets = np.asarray([label_list.index(g) for g in oof.frame["gold"]])
-    calibrated, temperatures = calibrate_out_of_fold(
+    calibrated, calibration = calibrate_out_of_fold(
         oof.raw, targets, oof.frame["source"].to_numpy(), params.evaluate.calibration
     )
     identifier = model_id(params)
     frame = out_of_fold_frame(oof, calibrated, params, identifier)
     write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.oof)
-    metrics = evaluation_metrics(oof, calibrated, temperatures, params)
+    metrics = evaluation_metrics(oof, calibrated, calibration, params)
     with atomic_output(params.paths.eval_metrics, "w") as stream:
         json.dump(metrics, stream, indent=2)
         stream.write("\n")

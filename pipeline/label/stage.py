@@ -19,7 +19,7 @@ import pyarrow as pa
 from pipeline.config import Params
 from pipeline.encoder import TextEncoder
 from pipeline.errors import InputDataError
-from pipeline.io import atomic_output, display_path, write_parquet
+from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.label.aggregate import Aggregate, weighted_vote
 from pipeline.label.annotations import (
     Annotation,
@@ -65,17 +65,7 @@ class LabelingResult:
 
 def read_paragraphs(path: Path) -> pd.DataFrame:
     """The segment stage's output, checked for the columns labelling needs."""
-    name = display_path(path)
-    if not path.is_file():
-        raise InputDataError(f"{name}: not found; run `stance segment` (or `dvc repro`) first")
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as error:  # pyarrow raises several types for a damaged file
-        raise InputDataError(f"{name}: not a readable parquet file ({error})") from None
-    missing = [column for column in _PARAGRAPH_COLUMNS if column not in frame.columns]
-    if missing:
-        raise InputDataError(f"{name}: missing column {missing[0]!r}; re-run `stance segment`")
-    return frame
+    return read_stage_table(path, _PARAGRAPH_COLUMNS, made_by="stance segment")
 
 
 def _synthetic_frame(examples: Sequence[SyntheticExample]) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from pipeline.models.safe_io import dump_estimator, load_estimator
 _BODY = "body"
 _HEAD = "head.skops"
 _DEFAULTS: dict[str, Any] = {
-    "max_steps": 200,
+    "max_steps": 64,
     "batch_size": 16,
     "body_learning_rate": 2e-5,
     "C": 1.0,

@@ -69,8 +69,8 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         f"- macro-F1 **{cv.get('macro_f1')}**, F_avg {cv.get('f_avg')}, "
         f"accuracy {cv.get('accuracy')}, over {cv.get('n')} paragraphs in {cv.get('folds')} folds",
-        f"- Brier {cv.get('brier')}, ECE {cv.get('ece')} after temperature scaling "
-        f"(before: ECE {cv.get('uncalibrated', {}).get('ece')})",
+        f"- Brier {cv.get('brier')}, ECE {cv.get('ece')} "
+        f"(without calibration: ECE {cv.get('uncalibrated', {}).get('ece')})",
         "",
         "| label | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
@@ -81,8 +81,11 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         "## Calibration",
         "",
-        f"Temperature scaling, T = {card['temperature']}, fitted on the out-of-fold "
-        "predictions of the grouped evaluation.",
+        f"Temperature scaling, T = {card['temperature']} (1 means none). Setting "
+        f"`{cv.get('calibration', {}).get('method')}`; out-of-fold log loss "
+        f"{cv.get('calibration', {}).get('nll_uncalibrated')} without scaling, "
+        f"{cv.get('calibration', {}).get('nll_temperature')} with temperatures fitted on "
+        "the other sources.",
         "",
         "## Settings and provenance",
         "",
@@ -93,9 +96,10 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         "## Limits",
         "",
-        "Trained on a few dozen gold paragraphs from five outlets plus written examples; "
-        "scores on outlets it has never seen are the grouped numbers above, with wide "
-        "uncertainty. It judges one paragraph at a time and cannot see the article around it.",
+        f"Evaluated on {cv.get('n')} gold paragraphs from {cv.get('folds')} sources; the "
+        "grouped numbers above are the best guide to outlets it has never seen, and with "
+        "so few paragraphs they are uncertain by several points. It judges one paragraph "
+        "at a time and cannot see the article around it.",
         "",
     ]
     return "\n".join(lines)

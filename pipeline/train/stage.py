@@ -44,9 +44,10 @@ def _read_json(path: Path, what: str) -> dict:
         raise InputDataError(f"{display_path(path)}: damaged {what} ({error})") from None
 
 
-def out_of_fold_temperature(params: Params, identifier: str) -> float:
-    """Temperature fitted on all out-of-fold predictions of this very model configuration."""
-    if params.evaluate.calibration == "none":
+def out_of_fold_temperature(params: Params, identifier: str, evaluation: dict) -> float:
+    """Temperature fitted on all out-of-fold predictions of this very model configuration,
+    or 1 when the grouped evaluation did not apply calibration (see `evaluate.calibration`)."""
+    if not evaluation.get("calibration", {}).get("applied", False):
         return 1.0
     path = params.paths.oof
     if not path.is_file():
@@ -73,7 +74,7 @@ def run_train(params: Params) -> Path:
             f"{display_path(params.paths.eval_metrics)}: metrics are for "
             f"{evaluation.get('model_id')}, not {identifier}; run `stance evaluate` first"
         )
-    temperature = out_of_fold_temperature(params, identifier)
+    temperature = out_of_fold_temperature(params, identifier, evaluation)
     rows = training_rows(labels, params.train)
     log.info("train: fitting %s on %d rows", identifier, len(rows))
     started = time.perf_counter()
@@ -85,7 +86,10 @@ def run_train(params: Params) -> Path:
         "stance_version": __version__,
         "proposition": params.proposition.model_dump(include={"id", "text"}),
         "labels": list(params.labels),
-        "settings": classifier.settings,
+        "settings": {
+            key: (Path(value).name if key.endswith("_path") and value else value)
+            for key, value in classifier.settings.items()
+        },
         "seed": params.train.seed,
         "training": {
             "rows": len(rows),

@@ -115,11 +115,32 @@ def test_calibration_of_a_source_never_uses_its_own_labels() -> None:
     raw = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.2, 0.7, 0.1]])
     targets = np.array([0, 1, 1, 1])
     sources = np.array(["A", "A", "B", "B"])
-    _, temperatures = calibrate_out_of_fold(raw, targets, sources, "temperature")
+    _, record = calibrate_out_of_fold(raw, targets, sources, "temperature")
     # Changing A's labels must leave A's temperature alone (it is fitted on B only).
     _, changed = calibrate_out_of_fold(raw, np.array([2, 2, 1, 1]), sources, "temperature")
-    assert changed["A"] == temperatures["A"]
-    assert changed["B"] != temperatures["B"]
-    same, ones = calibrate_out_of_fold(raw, targets, sources, "none")
-    np.testing.assert_array_equal(same, raw)
-    assert set(ones.values()) == {1.0}
+    assert changed.temperatures["A"] == record.temperatures["A"]
+    assert changed.temperatures["B"] != record.temperatures["B"]
+
+
+def test_auto_applies_temperature_only_when_it_lowers_the_log_loss() -> None:
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, size=(600, 3))
+    soft = np.exp(logits / 3)
+    soft /= soft.sum(axis=1, keepdims=True)
+    targets = np.array([rng.choice(3, p=p) for p in soft])
+    sources = np.repeat(["A", "B", "C"], 200)
+    sharp = np.exp(logits)
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    # Overconfident everywhere alike: scaling learnt on other sources helps, so it applies.
+    scaled, record = calibrate_out_of_fold(sharp, targets, sources, "auto")
+    assert record.applied and record.nll_temperature < record.nll_uncalibrated
+    assert not np.allclose(scaled, sharp)
+    # Otherwise auto returns the probabilities untouched; the decision is the log loss.
+    worse = np.roll(sharp, 1, axis=1)  # confidently wrong: sharpening cannot help
+    same, record = calibrate_out_of_fold(worse, targets, sources, "auto")
+    assert record.applied == (record.nll_temperature < record.nll_uncalibrated)
+    if not record.applied:
+        np.testing.assert_array_equal(same, worse)
+    untouched, off = calibrate_out_of_fold(sharp, targets, sources, "none")
+    np.testing.assert_array_equal(untouched, sharp)
+    assert not off.applied

@@ -13,6 +13,9 @@ import pytest
 from pipeline.models.chunking import pool
 from pipeline.models.setfit_model import SetFitClassifier, _windows
 
+# Three fine-tuning runs: ~12 s on two idle cores, over a minute when they are shared.
+pytestmark = pytest.mark.slow
+
 LABELS = ("favor", "against", "none")
 TINY = {"max_steps": 4, "batch_size": 4}
 

@@ -31,8 +31,8 @@ TEXTS = [
     "Rain is expected across the coast on Thursday evening.",
 ]
 TARGETS = ["favor"] * 4 + ["against"] * 4 + ["none"] * 4
-# A high learning rate: the tiny model learns something within a few epochs.
-SETTINGS = {"epochs": 2.0, "batch_size": 4, "learning_rate": 5e-3, "max_length": 32}
+# A high learning rate: the tiny model learns its twelve examples in ten epochs.
+SETTINGS = {"epochs": 10.0, "batch_size": 4, "learning_rate": 5e-3, "max_length": 32}
 LONG_TEXT = " ".join(
     f"Sentence number {i} argues that lifting sanctions could pull Moscow away from Beijing."
     for i in range(60)
@@ -82,16 +82,15 @@ def test_probabilities_are_distributions_in_label_order(model: TransformerClassi
     assert model.predict(TEXTS[:2]) == [LABELS[i] for i in probabilities[:2].argmax(axis=1)]
 
 
-def test_learns_its_training_examples(tiny_encoder: Path) -> None:
-    model = fitted(tiny_encoder, epochs=10.0)
+def test_learns_its_training_examples(model: TransformerClassifier) -> None:
     assert np.isfinite(model.training_loss_)
     hits = sum(p == t for p, t in zip(model.predict(TEXTS), TARGETS, strict=True))
     assert hits >= len(TEXTS) - 1
 
 
-def test_same_seed_same_probabilities(tiny_encoder: Path, model: TransformerClassifier) -> None:
-    again = fitted(tiny_encoder)
-    assert np.array_equal(again.predict_proba(TEXTS), model.predict_proba(TEXTS))
+def test_same_seed_same_probabilities(tiny_encoder: Path) -> None:
+    first, second = (fitted(tiny_encoder, epochs=1.0) for _ in range(2))
+    assert np.array_equal(first.predict_proba(TEXTS), second.predict_proba(TEXTS))
 
 
 def test_save_load_round_trip_is_exact_and_pickle_free(
