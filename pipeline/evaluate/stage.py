@@ -77,7 +77,7 @@ def evaluation_metrics(
         "evaluation": "leave-one-source-out over gold paragraphs",
         "folds": len(oof.folds),
         "train_rows_per_fold": {fold.source: fold.n_train for fold in oof.folds},
-        **{k: v for k, v in overall.items()},
+        **overall,
         "uncalibrated": {k: raw[k] for k in ("brier", "ece")},
         "calibration": calibration.as_dict(),
         "per_source": per_source,

@@ -6,6 +6,9 @@ default, so a tampered model folder cannot run code on load.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,48 @@ from pipeline.io import atomic_output, display_path
 
 
 def dump_estimator(estimator: Any, path: Path) -> None:
-    """Write `estimator` to `path` in the skops format (atomically)."""
+    """Write `estimator` to `path` in the skops format (atomically, byte-reproducibly)."""
     with atomic_output(path) as stream:
-        sio.dump(estimator, stream)
+        stream.write(_reproducible_zip(sio.dumps(estimator)))
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """The same skops archive, byte-reproducible: object ids renumbered in order of
+    appearance and timestamps fixed (skops names members by `id()` and stamps them with
+    the current time, so equal models would otherwise differ and change DVC's hash)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    numbers: dict[str, int] = {}
+
+    def number(old: object) -> int:
+        return numbers.setdefault(str(old), len(numbers) + 1)
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, list):
+            return [renumber(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        fixed = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int):
+                fixed[key] = number(value)
+            elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                fixed[key] = f"{number(value.removesuffix('.npy'))}.npy"
+            else:
+                fixed[key] = renumber(value)
+        return fixed
+
+    schema = renumber(json.loads(source.read("schema.json")))
+    members = {"schema.json": json.dumps(schema, indent=2, sort_keys=True).encode()}
+    for name in source.namelist():
+        if name.endswith(".npy"):
+            members[f"{number(name.removesuffix('.npy'))}.npy"] = source.read(name)
+        elif name != "schema.json":
+            members[name] = source.read(name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as target:
+        for name in sorted(members):
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), members[name])
+    return buffer.getvalue()
 
 
 def load_estimator(path: Path) -> Any:

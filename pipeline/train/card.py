@@ -31,11 +31,15 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def git_commit(root: Path) -> str | None:
-    """The checked-out commit of the project (None outside a git work tree)."""
+# What a model is built from; commits that only record results (dvc.lock, metrics)
+# do not change the provenance of a model.
+_MODEL_INPUTS = ("pipeline", "params.yaml", "dvc.yaml", "data/annotations", "seeds")
+
+
+def _git(root: Path, *arguments: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *arguments],
             cwd=root,
             capture_output=True,
             text=True,
@@ -44,7 +48,15 @@ def git_commit(root: Path) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_provenance(root: Path) -> dict[str, str | bool | None]:
+    """The last commit that changed the model's inputs, and whether they have uncommitted
+    changes now (None for both outside a git work tree)."""
+    commit = _git(root, "log", "-1", "--format=%H", "--", *_MODEL_INPUTS) or None
+    status = _git(root, "status", "--porcelain", "--", *_MODEL_INPUTS)
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
 def render_card(card: dict[str, Any]) -> str:
@@ -63,7 +75,6 @@ def render_card(card: dict[str, Any]) -> str:
         + ", ".join(f"{n} {p}" for p, n in card["training"]["by_provenance"].items()),
         "- by label: " + ", ".join(f"{n} {lab}" for lab, n in card["training"]["by_label"].items()),
         f"- data hash (SHA-256 of id, label, text): `{card['training']['data_sha256']}`",
-        f"- fit took {card['training']['seconds']} s on CPU",
         "",
         "## Grouped evaluation (leave one source out, gold paragraphs only)",
         "",
@@ -90,7 +101,8 @@ def render_card(card: dict[str, Any]) -> str:
         "## Settings and provenance",
         "",
         f"- settings: `{card['settings']}`, seed {card['seed']}",
-        f"- git commit: `{card['git_commit']}`",
+        f"- git commit of its inputs: `{card['git']['commit']}`"
+        + (" (with uncommitted changes)" if card["git"]["dirty"] else ""),
         "- libraries: "
         + ", ".join(f"{k} {v}" for k, v in card["libraries"].items() if v is not None),
         "",

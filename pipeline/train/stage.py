@@ -24,7 +24,7 @@ from pipeline.io import display_path
 from pipeline.models.calibration import fit_temperature
 from pipeline.models.persist import save_model
 from pipeline.models.registry import build_model
-from pipeline.train.card import git_commit, library_versions, render_card
+from pipeline.train.card import git_provenance, library_versions, render_card
 from pipeline.train.data import data_fingerprint, training_rows
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,11 @@ def run_train(params: Params) -> Path:
             "options": params.train.model_dump(
                 include={"use_synthetic", "use_weak", "min_weak_confidence"}
             ),
-            "seconds": seconds,
         },
         "temperature": temperature,
         "grouped_cv": evaluation,
         "libraries": library_versions(),
-        "git_commit": git_commit(Path(__file__).resolve().parents[2]),
+        "git": git_provenance(Path(__file__).resolve().parents[2]),
     }
     folder = model_folder(params)
     save_model(classifier, folder, temperature=temperature, card=card, readme=render_card(card))

@@ -91,3 +91,17 @@ def test_tampered_skops_file_is_refused(tmp_path: Path) -> None:
 
 def test_registry_names_match_params() -> None:
     assert set(MODELS) == set(PARAMS.train.models.model_dump())
+
+
+def test_saved_model_folders_are_byte_reproducible(tmp_path: Path) -> None:
+    """Two fits on the same data save identical files, so DVC sees the same output."""
+    texts, labels = written_examples(8)
+    folders = []
+    for run in ("first", "second"):
+        model = model_class("tfidf_logreg")(labels=LABELS, seed=3).fit(texts, labels)
+        save_model(model, tmp_path / run, temperature=1.0, card={"run": 1}, readme="# card\n")
+        folders.append(tmp_path / run)
+    files = sorted(p.name for p in folders[0].iterdir())
+    assert files == sorted(p.name for p in folders[1].iterdir())
+    for name in files:
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
