@@ -111,3 +111,13 @@ def test_outlet_and_date_metadata_do_not_change_predictions(
         assert {row["source"] for row in rows} == {outlet}
         scores.append(model.predict_proba([row["text"] for row in rows]))
     np.testing.assert_array_equal(scores[0], scores[1])
+
+
+def test_a_paragraph_naming_neither_actor_leans_to_none(model: StanceClassifier) -> None:
+    """The actor gate: without both actors, at least `gate_strength` goes to `none`."""
+    text = (
+        "The partnership is crumbling: every attempt to hold it together has failed, "
+        "and resentment of the senior partner grows by the month."
+    )
+    gate = PARAMS.train.models.hybrid_logreg.gate_strength
+    assert probabilities(model, text)["none"] >= gate
