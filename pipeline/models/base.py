@@ -31,6 +31,12 @@ class StanceClassifier(ABC):
         """Constructor arguments, as given (what a card records)."""
         return {"labels": list(self.labels), "seed": self.seed, **self.settings}
 
+    def saved_settings(self) -> dict[str, Any]:
+        """Settings as `model.json` records them: machine-independent, so the same model
+        saved on two machines gives the same files. Override when a setting names a file
+        the model copies into its folder."""
+        return dict(self.settings)
+
     @property
     def classes_(self) -> np.ndarray:
         return np.asarray(self.labels)

@@ -97,6 +97,9 @@ class HybridLogreg(StanceClassifier):
         probabilities[gated] = (1 - strength) * probabilities[gated] + strength * neutral
         return probabilities
 
+    def saved_settings(self) -> dict[str, Any]:
+        return {**self.settings, "rules_path": _RULES}  # the copy saved beside the weights
+
     def save(self, folder: Path) -> None:
         dump_estimator(self.logreg_, folder / _FILE)
         shutil.copyfile(self.settings["rules_path"], folder / _RULES)

@@ -71,7 +71,7 @@ def save_model(
             "model": classifier.name,
             "labels": list(classifier.labels),
             "seed": classifier.seed,
-            "settings": classifier.settings,
+            "settings": classifier.saved_settings(),
             "temperature": temperature,
         }
         (staging / MODEL_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")

@@ -86,10 +86,7 @@ def run_train(params: Params) -> Path:
         "stance_version": __version__,
         "proposition": params.proposition.model_dump(include={"id", "text"}),
         "labels": list(params.labels),
-        "settings": {
-            key: (Path(value).name if key.endswith("_path") and value else value)
-            for key, value in classifier.settings.items()
-        },
+        "settings": classifier.saved_settings(),
         "seed": params.train.seed,
         "training": {
             "rows": len(rows),

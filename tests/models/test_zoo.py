@@ -44,6 +44,8 @@ def test_interface_and_safe_round_trip(name: str, tmp_path: Path) -> None:
     folder = tmp_path / name
     save_model(model, folder, temperature=1.5, card={"model": name}, readme="# card\n")
     assert not [p for p in folder.rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib", ".bin"}]
+    # Nothing machine-specific: the same model saved elsewhere gives the same files.
+    assert str(REPO) not in (folder / "model.json").read_text(encoding="utf-8")
     loaded = load_model(folder)
     assert loaded.temperature == 1.5 and loaded.card == {"model": name}
     np.testing.assert_allclose(loaded.classifier.predict_proba(texts[:5]), probabilities[:5])
