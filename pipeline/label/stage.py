@@ -22,7 +22,6 @@ from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.label.aggregate import Aggregate, weighted_vote
 from pipeline.label.annotations import (
-    Annotation,
     AnnotationMatch,
     SyntheticExample,
     describe_stale,
@@ -82,14 +81,14 @@ def _synthetic_frame(examples: Sequence[SyntheticExample]) -> pd.DataFrame:
 
 def label_corpus(
     paragraphs: pd.DataFrame,
-    annotations: Sequence[Annotation],
+    match: AnnotationMatch,
     synthetic: Sequence[SyntheticExample],
     params: Params,
     *,
     encoder: TextEncoder | None = None,
 ) -> LabelingResult:
-    """The pure core: votes, aggregates and metrics for a corpus and its annotations."""
-    match = match_annotations(annotations, paragraphs)
+    """The pure core: votes, aggregates and metrics for a corpus, given its annotations
+    already split into current and stale ones (`match_annotations`)."""
     context = LabelerContext(params=params, annotations=match.current, encoder=encoder)
     labelers = build_labelers(context)
     weights = labeler_weights(params)
@@ -232,7 +231,8 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
     paragraphs = read_paragraphs(paths.paragraphs)
     annotations = _read_optional(paths.gold, read_gold, "gold annotations", params.labels)
     synthetic = _read_optional(paths.synthetic, read_synthetic, "synthetic examples", params.labels)
-    stale = match_annotations(annotations, paragraphs).stale
+    match = match_annotations(annotations, paragraphs)
+    stale = match.stale
     for item in stale:
         log.warning("%s", describe_stale(item, paths.gold))
     if stale and params.label.on_stale == "error":
@@ -240,7 +240,7 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
             f"{display_path(paths.gold)}: {len(stale)} stale annotation(s), first on line "
             f"{stale[0].line} (paragraph {stale[0].paragraph_id}); label.on_stale is 'error'"
         )
-    result = label_corpus(paragraphs, annotations, synthetic, params, encoder=encoder)
+    result = label_corpus(paragraphs, match, synthetic, params, encoder=encoder)
     write_parquet(
         pa.Table.from_pandas(result.labels, schema=LABEL_SCHEMA, preserve_index=False), paths.labels
     )
