@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install run test lint format clean
+.PHONY: install browser run test lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ install: $(STAMP)
 run: $(STAMP)
 	dvc repro
 
-test: lint
+# The report's page test renders it in Debian's Chromium; install it if missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+test: lint browser
 	pytest
 
 lint: $(STAMP)

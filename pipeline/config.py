@@ -70,6 +70,7 @@ class Paths(_Section):
     eval_metrics: Path = Path("metrics/eval.json")
     plots: Path = Path("metrics/plots")
     models: Path = Path("models")
+    reports: Path = Path("reports")
 
 
 class SegmentParams(_Section):
@@ -237,6 +238,16 @@ class EvaluateParams(_Section):
     calibration_bins: int = Field(default=10, ge=2, le=50)
 
 
+class ReportParams(_Section):
+    """Per-source stance indices: intervals, shrinkage and quoted evidence."""
+
+    bootstrap_samples: int = Field(default=2000, ge=100, le=100_000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    seed: int = 13
+    evidence_per_side: int = Field(default=3, ge=0, le=20)
+    min_evidence_stance: float = Field(default=0.2, ge=0, le=1)
+
+
 class Params(_Section):
     """Everything `params.yaml` configures."""
 
@@ -248,6 +259,7 @@ class Params(_Section):
     label: LabelParams = LabelParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    report: ReportParams = ReportParams()
 
     @property
     def favor_label(self) -> str:

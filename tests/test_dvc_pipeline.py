@@ -40,6 +40,14 @@ def test_repro_then_nothing_to_do(project: Path) -> None:
     labels = pd.read_parquet(project / "data" / "labels.parquet")
     assert (labels.provenance == "gold").sum() == 60
     assert (project / "metrics" / "labeling.json").is_file()
+    assert "Running stage 'report'" in first.stdout
+    sources = pd.read_csv(project / "reports" / "sources.csv").set_index("source")
+    assert len(sources) == 5 and sources.n_paragraphs.sum() == 60
+    assert (sources.ci_low <= sources.stance_index).all()
+    assert (sources.stance_index <= sources.ci_high).all()
+    assert sources.loc["The Punching Bag Post", "gold_stance_index"] > 0
+    assert sources.loc["AFP", "gold_stance_index"] < 0
+    assert (project / "reports" / "report.html").stat().st_size > 0
 
     second = dvc("repro", cwd=project)
     assert second.returncode == 0, second.stderr
@@ -54,5 +62,7 @@ def test_repro_then_nothing_to_do(project: Path) -> None:
     assert "Running stage 'segment'" in third.stdout
     assert "Running stage 'label'" in third.stdout
     assert len(pd.read_parquet(project / "data" / "paragraphs.parquet")) == 61
+    scored = pd.read_csv(project / "reports" / "paragraphs.csv")
+    assert scored.origin.value_counts().to_dict() == {"out-of-fold": 60, "final model": 1}
     labels = pd.read_parquet(project / "data" / "labels.parquet")
     assert (labels.provenance != "gold").sum() == 61 - 60 + (labels.provenance == "synthetic").sum()
