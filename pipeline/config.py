@@ -187,6 +187,8 @@ class HybridLogregSettings(_Section):
     feature_scale: float = Field(default=2.0, gt=0)
     gate_strength: float = Field(default=0.5, ge=0, le=1)
     min_actor_groups: int = Field(default=2, ge=1)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    lexical_min_df: int = Field(default=2, ge=1)
 
 
 class SetFitSettings(_Section):

@@ -1,8 +1,13 @@
-"""`hybrid_logreg`: sentence embeddings plus the labelers' knowledge, in one logistic regression.
+"""`hybrid_logreg`: sentence embeddings, word n-grams and the labelers' knowledge, in one
+logistic regression.
 
-A classifier trained on a few outlets learns their topics, not stance. Two
-signals from the annotation guidelines travel better to unseen outlets, so
-this model adds them to the frozen MiniLM embedding:
+A classifier trained on a few outlets learns their topics, not stance. The
+frozen MiniLM embedding carries topic and paraphrase; a TF-IDF block of word
+1-2-grams (L2-normalised like the embedding, weighted by `lexical_weight`)
+carries the function words that often decide the side and that a mean-pooled
+embedding blurs ("if", "no longer", "fragile", "unlikely to"). Two signals from
+the annotation guidelines travel better to unseen outlets, so they are added
+too:
 
 - **actor mentions**: how many of `proposition.actors` groups the paragraph
   names (none, some, all). A paragraph that does not name both actors rarely
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.label.entities import EntityMatcher
@@ -33,14 +40,15 @@ from pipeline.models.embed_logreg import shared_cache
 from pipeline.models.safe_io import dump_estimator, load_estimator
 
 _FILE = "logreg.skops"
+_LEXICAL = "tfidf.skops"
 _RULES = "rules.yaml"
 
 
 class HybridLogreg(StanceClassifier):
-    """Logistic regression on [embedding, actor-group one-hot, rule votes], then the gate.
+    """Logistic regression on [embedding, TF-IDF, actor-group one-hot, rule votes], then the gate.
 
     Settings: `C`, `feature_scale`, `gate_strength`, `min_actor_groups`,
-    `actors` (groups of names, from params), `rules_path` (the rules file;
+    `lexical_weight`, `lexical_min_df`, `actors` (groups of names, from params), `rules_path` (the rules file;
     copied into the saved model) and `encoder_path`.
     """
 
@@ -59,7 +67,7 @@ class HybridLogreg(StanceClassifier):
         matcher, _ = self._tools()
         return np.asarray([len(matcher.mentioned(text)) for text in texts])
 
-    def _features(self, texts: Sequence[str]) -> np.ndarray:
+    def _features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         _, rules = self._tools()
         embedding = shared_cache(self.settings.get("encoder_path")).embed(list(texts))
         groups = len(self.settings.get("actors") or {})
@@ -72,10 +80,22 @@ class HybridLogreg(StanceClassifier):
             if vote.label is not None:
                 votes[row, self.labels.index(vote.label)] = vote.score
         scale = self.settings.get("feature_scale", 2.0)
-        return np.hstack([embedding, mentions * scale, votes * scale])
+        blocks = [sparse.csr_matrix(np.hstack([embedding, mentions * scale, votes * scale]))]
+        if self.lexical_ is not None:
+            weight = self.settings.get("lexical_weight", 1.0)
+            blocks.append(self.lexical_.transform(texts) * weight)
+        return sparse.hstack(blocks, format="csr")
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
         targets = self._check_fit_input(texts, labels)
+        self.lexical_ = None
+        if self.settings.get("lexical_weight", 1.0) > 0:
+            self.lexical_ = TfidfVectorizer(
+                ngram_range=(1, 2),
+                min_df=self.settings.get("lexical_min_df", 2),
+                sublinear_tf=True,
+                dtype=np.float64,
+            ).fit(texts)
         self.logreg_ = LogisticRegression(
             C=self.settings.get("C", 0.3),
             class_weight="balanced",
@@ -102,10 +122,14 @@ class HybridLogreg(StanceClassifier):
 
     def save(self, folder: Path) -> None:
         dump_estimator(self.logreg_, folder / _FILE)
+        if self.lexical_ is not None:
+            dump_estimator(self.lexical_, folder / _LEXICAL)
         shutil.copyfile(self.settings["rules_path"], folder / _RULES)
 
     @classmethod
     def load(cls, folder: Path, *, labels: Sequence[str], seed: int, **settings: Any) -> Self:
         model = cls(labels=labels, seed=seed, **{**settings, "rules_path": str(folder / _RULES)})
         model.logreg_ = load_estimator(folder / _FILE)
+        lexical = folder / _LEXICAL
+        model.lexical_ = load_estimator(lexical) if lexical.is_file() else None
         return model

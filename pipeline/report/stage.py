@@ -105,7 +105,7 @@ def build_report(scored: pd.DataFrame, settings: IndexSettings) -> tuple[dict, d
     for doc_id, summary in articles.items():
         first = frame[frame.doc_id == doc_id].iloc[0]
         summary["source"] = first.source
-        summary["title"] = first.title or ""
+        summary["title"] = first.title if isinstance(first.title, str) else ""
     return {"shrinkage": shrinkage, "sources": sources}, articles, frame
 
 

@@ -46,6 +46,8 @@ def test_interface_and_safe_round_trip(name: str, tmp_path: Path) -> None:
     assert not [p for p in folder.rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib", ".bin"}]
     # Nothing machine-specific: the same model saved elsewhere gives the same files.
     assert str(REPO) not in (folder / "model.json").read_text(encoding="utf-8")
+    if name == "hybrid_logreg":  # its word n-gram vocabulary is saved beside the weights
+        assert (folder / "tfidf.skops").is_file()
     loaded = load_model(folder)
     assert loaded.temperature == 1.5 and loaded.card == {"model": name}
     np.testing.assert_allclose(loaded.classifier.predict_proba(texts[:5]), probabilities[:5])
