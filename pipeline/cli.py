@@ -16,6 +16,8 @@ import typer
 from pipeline import __version__
 from pipeline.config import DEFAULT_PARAMS, load_params
 from pipeline.errors import EXIT_CODES, StanceError
+from pipeline.score import DEFAULT_BATCH_SIZE
+from pipeline.score.formats import OutputFormat
 
 app = typer.Typer(
     name="stance",
@@ -119,6 +121,94 @@ def report(params: ParamsOption = DEFAULT_PARAMS) -> None:
     from pipeline.report.stage import run_report
 
     run_report(load_params(params))
+
+
+@app.command()
+def score(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH",
+            help="Article files (.txt, .md, .html), folders (searched recursively for those), "
+            "or - for standard input.",
+            show_default=False,
+        ),
+    ],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="A saved model folder. Default: models/<train.model> from params, the model "
+            "`dvc repro` trains.",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default on a terminal), jsonl (default otherwise), json or csv. "
+            "With --output, the file's suffix (.json, .jsonl, .csv) picks it.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (whole or not at all) instead of standard output.",
+            show_default=False,
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="The outlet of files with no manifest row (default: unknown:<doc_id>).",
+            show_default=False,
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Paragraphs per model call, across articles.")
+    ] = DEFAULT_BATCH_SIZE,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first input that cannot be scored.")
+    ] = False,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            "-p",
+            help="Params file for the default model, segmentation and bootstrap settings "
+            "(default: ./params.yaml when present).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Score new articles: each paragraph's stance and each article's stance index.
+
+    Articles are segmented exactly as the pipeline does (same cleaning, same
+    paragraph ids); the index and its 95% bootstrap interval are the report's.
+    A file that cannot be scored (missing, empty, binary, HTML without article
+    text) is a warning naming it; the others are still scored and the exit code
+    is 1. The jsonl schema is in the README ("Scoring new articles").
+    """
+    from pipeline.score.stage import run_score
+
+    run = run_score(
+        paths,
+        model=model,
+        params_file=params,
+        output_format=output_format,
+        output=output,
+        source=source,
+        batch_size=batch_size,
+        strict=strict,
+    )
+    if run.failed:
+        raise typer.Exit(1)
 
 
 class _OneLineFormatter(logging.Formatter):

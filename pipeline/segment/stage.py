@@ -102,7 +102,7 @@ def discover_documents(
         documents.append(Document(path, row))
     listed = {document.meta.doc_id for document in documents}
     for relative, path in files.items():
-        doc_id = _doc_id_from_path(relative)
+        doc_id = doc_id_from_path(relative)
         if doc_id in listed:
             raise InputDataError(
                 f"{display_path(path)}: has no manifest row and its derived doc_id {doc_id!r} "
@@ -118,7 +118,8 @@ def discover_documents(
     return sorted(documents, key=lambda document: document.meta.doc_id)
 
 
-def _doc_id_from_path(relative: str) -> str:
+def doc_id_from_path(relative: str) -> str:
+    """The doc_id of a file without a manifest row: its relative path, made id-safe."""
     stem = relative.rsplit(".", 1)[0]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or "doc"
 
@@ -135,8 +136,22 @@ def segment_document(document: Document, settings: SegmentParams) -> tuple[Docum
         log.warning("%s: undecodable bytes replaced with U+FFFD", name)
     elif decoded.encoding != "utf-8":
         log.warning("%s: not UTF-8; read as %s", name, decoded.encoding)
-    text, meta = decoded.text, document.meta
-    if document.path.suffix.lower() in _HTML_SUFFIXES:
+    html = document.path.suffix.lower() in _HTML_SUFFIXES
+    meta, segmentation = segment_article_text(
+        decoded.text, document.meta, settings, name=name, html=html
+    )
+    return replace(document, meta=meta), segmentation
+
+
+def segment_article_text(
+    text: str, meta: ManifestRow, settings: SegmentParams, *, name: str, html: bool
+) -> tuple[ManifestRow, Segmentation]:
+    """Segment one article's text (a file's, or standard input's for `stance score`).
+
+    For HTML, manifest fields left empty are filled from the page's own metadata
+    (title, date, site name), then trafilatura extracts the article.
+    """
+    if html:
         page = html_metadata(text)
         meta = replace(
             meta,
@@ -153,7 +168,7 @@ def segment_document(document: Document, settings: SegmentParams) -> tuple[Docum
     )
     if not segmentation.paragraphs:
         raise DocumentError(f"{name}: no article text left after removing site chrome")
-    return replace(document, meta=meta), segmentation
+    return meta, segmentation
 
 
 def segment_corpus(documents: list[Document], settings: SegmentParams) -> CorpusSegmentation:

@@ -1,0 +1,222 @@
+"""The output formats of `stance score`: a table for people, jsonl/json/csv for programs.
+
+jsonl (stable; every line has "type"):
+  {"type": "model", "name", "version", "card_hash"}                      first line
+  {"type": "document", "doc", "source", "n_paragraphs", "counts",
+   "stance_index", "ci_low", "ci_high"}                                 per article
+  {"type": "paragraph", "doc", "paragraph_id", "position", "text",
+   "label", "probs": {<label>: p}}                                      after its document
+json: the same content as one object, {"model": {...}, "documents": [{..., "paragraphs": [...]}]}.
+csv: one row per paragraph, probabilities as prob_<label> columns and the model's version.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the CLI imports this module for OutputFormat; keep it light
+    from rich.table import Table
+
+    from pipeline.score.core import ScoredDocument
+    from pipeline.score.model import ModelInfo
+
+_TABLE_TEXT_CHARS = 240
+_LABEL_STYLES = ("green", "red", "dim")  # favor, against, none
+
+
+class OutputFormat(StrEnum):
+    """How scores are written."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+_SUFFIXES = {
+    ".json": OutputFormat.json,
+    ".jsonl": OutputFormat.jsonl,
+    ".csv": OutputFormat.csv,
+    ".txt": OutputFormat.table,
+}
+
+
+def choose_format(
+    requested: OutputFormat | None, output: Path | None, *, stdout_is_terminal: bool
+) -> OutputFormat:
+    """The format asked for; else the suffix of --output; else table on a terminal, else jsonl."""
+    if requested is not None:
+        return requested
+    if output is not None:
+        return _SUFFIXES.get(output.suffix.lower(), OutputFormat.jsonl)
+    return OutputFormat.table if stdout_is_terminal else OutputFormat.jsonl
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How much was written: articles and paragraphs."""
+
+    documents: int
+    paragraphs: int
+
+
+def write_scores(
+    stream: TextIO,
+    output_format: OutputFormat,
+    info: ModelInfo,
+    documents: Iterable[ScoredDocument],
+    *,
+    labels: Sequence[str],
+    failed: int = 0,
+) -> Totals:
+    """Write scored articles to `stream` in `output_format`, as they arrive."""
+    writer = {
+        OutputFormat.jsonl: _write_jsonl,
+        OutputFormat.json: _write_json,
+        OutputFormat.csv: _write_csv,
+        OutputFormat.table: _write_table,
+    }[output_format]
+    return writer(stream, info, documents, labels, failed)
+
+
+def _dumps(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _write_jsonl(
+    stream: TextIO,
+    info: ModelInfo,
+    documents: Iterable[ScoredDocument],
+    labels: Sequence[str],
+    failed: int,
+) -> Totals:
+    stream.write(_dumps(info.record()) + "\n")
+    n_documents = n_paragraphs = 0
+    for document in documents:
+        lines = [document.record()] + [p.record(document.doc) for p in document.paragraphs]
+        stream.write("".join(_dumps(line) + "\n" for line in lines))
+        stream.flush()  # a reader downstream sees each article as soon as it is scored
+        n_documents, n_paragraphs = n_documents + 1, n_paragraphs + document.n_paragraphs
+    return Totals(n_documents, n_paragraphs)
+
+
+def _untyped(record: dict, *drop: str) -> dict:
+    return {key: value for key, value in record.items() if key not in ("type", *drop)}
+
+
+def _write_json(
+    stream: TextIO,
+    info: ModelInfo,
+    documents: Iterable[ScoredDocument],
+    labels: Sequence[str],
+    failed: int,
+) -> Totals:
+    articles = [
+        {
+            **_untyped(document.record()),
+            "paragraphs": [_untyped(p.record(document.doc), "doc") for p in document.paragraphs],
+        }
+        for document in documents
+    ]
+    json.dump({"model": _untyped(info.record()), "documents": articles}, stream, indent=2)
+    stream.write("\n")
+    return Totals(len(articles), sum(len(article["paragraphs"]) for article in articles))
+
+
+def csv_columns(labels: Sequence[str]) -> list[str]:
+    """Columns of the csv output, in order."""
+    return [
+        "doc",
+        "paragraph_id",
+        "position",
+        "label",
+        *(f"prob_{label}" for label in labels),
+        "text",
+        "model",
+    ]
+
+
+def _write_csv(
+    stream: TextIO,
+    info: ModelInfo,
+    documents: Iterable[ScoredDocument],
+    labels: Sequence[str],
+    failed: int,
+) -> Totals:
+    writer = csv.DictWriter(stream, fieldnames=csv_columns(labels), lineterminator="\n")
+    writer.writeheader()
+    n_documents = n_paragraphs = 0
+    for document in documents:
+        for paragraph in document.paragraphs:
+            row = _untyped(paragraph.record(document.doc), "probs")
+            row.update({f"prob_{label}": paragraph.probs[label] for label in labels})
+            writer.writerow({**row, "model": info.version or info.name})
+        n_documents, n_paragraphs = n_documents + 1, n_paragraphs + document.n_paragraphs
+    return Totals(n_documents, n_paragraphs)
+
+
+def _write_table(
+    stream: TextIO,
+    info: ModelInfo,
+    documents: Iterable[ScoredDocument],
+    labels: Sequence[str],
+    failed: int,
+) -> Totals:
+    from rich.console import Console
+
+    terminal = stream.isatty()
+    console = Console(file=stream, width=None if terminal else 120, highlight=False)
+    n_documents = n_paragraphs = 0
+    for document in documents:
+        console.print(_article_table(document, labels))
+        console.print()
+        n_documents, n_paragraphs = n_documents + 1, n_paragraphs + document.n_paragraphs
+    model = info.name if info.version is None else f"{info.name} ({info.version})"
+    summary = f"{_count(n_documents, 'article')}, {_count(n_paragraphs, 'paragraph')} scored by "
+    summary += model + (f"; {_count(failed, 'input')} failed" if failed else "")
+    console.print(summary, markup=False)
+    return Totals(n_documents, n_paragraphs)
+
+
+def _article_table(document: ScoredDocument, labels: Sequence[str]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    counts = ", ".join(f"{document.counts[label]} {label}" for label in labels)
+    caption = (
+        f"stance index {document.stance_index:+.2f} "
+        f"[{document.ci_low:+.2f}, {document.ci_high:+.2f}] · {counts}"
+    )
+    table = Table(
+        title=Text(f"{document.doc} · {document.source}", style="bold"),
+        title_justify="left",
+        caption=Text(caption),
+        caption_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("label")
+    for label in labels:
+        table.add_column(f"P({label})", justify="right")
+    table.add_column("paragraph", ratio=1)
+    styles = dict(zip(labels, _LABEL_STYLES, strict=True))
+    for paragraph in document.paragraphs:
+        text = paragraph.text
+        if len(text) > _TABLE_TEXT_CHARS:
+            text = text[:_TABLE_TEXT_CHARS].rstrip() + "…"
+        table.add_row(
+            str(paragraph.position),
+            Text(paragraph.label, style=styles.get(paragraph.label, "")),
+            *(f"{paragraph.probs[label]:.2f}" for label in labels),
+            Text(text),
+        )
+    return table
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -1,0 +1,184 @@
+"""What `stance score` reads: files, folders and standard input, segmented as the pipeline does.
+
+Files go through the segment stage's own `segment_document`, so cleaning,
+paragraph ids and HTML extraction are the pipeline's. Metadata comes from a
+manifest (`sources.csv`, as named by `paths.manifest`) in the folder given, or
+in a file's own folder; a file with no manifest row gets its doc_id from its
+path (as the segment stage derives it) and `--source` as its source, else what
+the segmenter assigns by default (an HTML page's site name, else
+`unknown:<doc_id>`). A file that cannot be used is a one-line warning and the
+others are still scored; `strict` turns the first one into an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from pipeline.config import SegmentParams
+from pipeline.errors import DocumentError, InputDataError, StanceError
+from pipeline.io import decode_text, display_path
+from pipeline.score.core import SegmentedDocument, segmented_document
+from pipeline.segment.manifest import ManifestRow, read_manifest
+
+# The segment stage's rule for files without a manifest row; its ids depend on it.
+from pipeline.segment.stage import (
+    Document,
+    doc_id_from_path,
+    segment_article_text,
+    segment_document,
+)
+
+log = logging.getLogger(__name__)
+
+STDIN = "-"
+STDIN_DOC_ID = "stdin"
+_HTML_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How PATH arguments become articles: the segment settings and what fills missing metadata."""
+
+    segment: SegmentParams = field(default_factory=SegmentParams)
+    manifest_name: str = "sources.csv"
+    source: str | None = None  # the outlet of files without a manifest row
+
+
+@dataclass
+class ReadResult:
+    """The articles that could be segmented, and one message per input that could not."""
+
+    documents: list[SegmentedDocument] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def read_documents(
+    paths: Sequence[Path | str],
+    options: ReadOptions,
+    *,
+    strict: bool = False,
+    stdin: BinaryIO | None = None,
+) -> ReadResult:
+    """Segment every article the arguments name, in argument order (folders sorted).
+
+    Each problem is logged as one warning naming the file; with `strict` the
+    first one raises a `StanceError` (exit code 1) instead.
+    """
+    result = ReadResult()
+    seen: set[Path] = set()
+    for argument in paths:
+        for outcome in _read_argument(argument, options, stdin, seen):
+            if isinstance(outcome, SegmentedDocument):
+                result.documents.append(outcome)
+            elif strict:
+                raise StanceError(f"{outcome}; stopped (--strict)")
+            else:
+                log.warning("%s; skipped", outcome)
+                result.failed.append(outcome)
+    return result
+
+
+def _read_argument(
+    argument: Path | str, options: ReadOptions, stdin: BinaryIO | None, seen: set[Path]
+) -> Iterator[SegmentedDocument | str]:
+    """The articles of one argument, or a message for each input that failed."""
+    if str(argument) == STDIN:
+        try:
+            yield read_stdin(stdin, options)
+        except DocumentError as error:
+            yield str(error)
+        return
+    try:
+        documents = documents_at(Path(argument), options)
+    except InputDataError as error:
+        yield str(error)
+        return
+    for document in documents:
+        key = document.path.resolve()
+        if key in seen:
+            continue  # named twice (a file and its folder): scored once
+        seen.add(key)
+        try:
+            described, segmentation = segment_document(document, options.segment)
+        except InputDataError as error:  # DocumentError, or a file gone since listing
+            yield str(error)
+            continue
+        yield segmented_document(described, segmentation, doc=display_path(document.path))
+
+
+def documents_at(path: Path, options: ReadOptions) -> list[Document]:
+    """The article files a PATH names, each with its manifest row or a derived one.
+
+    A folder is searched recursively for the segment extensions (hidden files
+    skipped, as the segment stage does); a file is taken whatever its extension.
+    """
+    name = display_path(path)
+    if path.is_dir():
+        folder = path
+        files = [
+            file
+            for file in sorted(path.rglob("*"))
+            if file.is_file()
+            and file.suffix.lower() in options.segment.extensions
+            and not any(part.startswith(".") for part in file.relative_to(path).parts)
+        ]
+        if not files:
+            raise InputDataError(
+                f"{name}: no article files ({', '.join(options.segment.extensions)})"
+            )
+    elif path.is_file():
+        folder, files = path.parent, [path]
+    else:
+        raise InputDataError(f"{name}: no such file or folder")
+    rows = _manifest_rows(folder / options.manifest_name)
+    documents = []
+    for file in files:
+        relative = file.relative_to(folder).as_posix()
+        row = rows.get(relative) or ManifestRow(
+            doc_id=doc_id_from_path(relative), file=relative, source=options.source or ""
+        )
+        documents.append(Document(file, row))
+    return documents
+
+
+def _manifest_rows(manifest: Path) -> dict[str, ManifestRow]:
+    """Rows of the folder's manifest by file, or none when the folder has no manifest."""
+    if not manifest.is_file():
+        return {}
+    return {row.file: row for row in read_manifest(manifest)}
+
+
+def read_stdin(stdin: BinaryIO | None, options: ReadOptions) -> SegmentedDocument:
+    """Standard input as one article (HTML when it starts like a page; else text or markdown)."""
+    stream = stdin if stdin is not None else sys.stdin.buffer
+    data = stream.read(int(options.segment.max_file_mb * 1e6) + 1)
+    if len(data) > options.segment.max_file_mb * 1e6:
+        raise DocumentError(
+            f"{STDIN}: over the limit of {options.segment.max_file_mb:g} MB (segment.max_file_mb)"
+        )
+    decoded = decode_text(data, name=STDIN)
+    if decoded.replaced:
+        log.warning("%s: undecodable bytes replaced with U+FFFD", STDIN)
+    meta = ManifestRow(doc_id=STDIN_DOC_ID, file=STDIN, source=options.source or "")
+    html = looks_like_html(decoded.text)
+    return segment_article(decoded.text, meta, options, doc=STDIN, html=html)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether text is an HTML page rather than an article in text or markdown."""
+    return _HTML_START.match(text) is not None
+
+
+def segment_article(
+    text: str, meta: ManifestRow, options: ReadOptions, *, doc: str, html: bool
+) -> SegmentedDocument:
+    """Segment article text that is not in a file (standard input, the Python API),
+    with the segment stage's own function, so ids and cleaning are the pipeline's."""
+    meta, segmentation = segment_article_text(text, meta, options.segment, name=doc, html=html)
+    return segmented_document(Document(Path(doc), meta), segmentation, doc=doc)

@@ -1,0 +1,180 @@
+"""`StanceModel`: the Python face of `stance score`, with the same behaviour.
+
+    from pipeline import StanceModel
+    model = StanceModel.load("models/hybrid_logreg")
+    article = model.score_text(open("article.txt").read())
+    article.stance_index, article.ci_low, article.ci_high, article.paragraphs[0].probs
+
+The model is loaded once (its sentence encoder too) and every call batches
+paragraphs across articles. Runs offline, on CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config import Params, ReportParams
+from pipeline.encoder import use_offline_hub
+from pipeline.errors import InputDataError
+from pipeline.io import display_path
+from pipeline.models.persist import CARD_FILE, TrainedModel, load_model
+from pipeline.report.summary import IndexSettings
+from pipeline.score import DEFAULT_BATCH_SIZE
+from pipeline.score.core import ScoredDocument, SegmentedDocument, score_documents
+from pipeline.score.inputs import ReadOptions, looks_like_html, read_documents, segment_article
+from pipeline.segment.manifest import ManifestRow
+
+_WARM_UP = "A short paragraph that loads the encoder before the first batch."
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model made an output: its kind, its id and the SHA-256 of its card.
+
+    `version` is the card's `model_id` (the model kind plus a hash of its
+    settings, seed and training-data options, as `stance evaluate` names it);
+    `card_hash` pins the exact trained model, training data and metrics included.
+    Both are None for a model folder without a card.
+    """
+
+    name: str
+    version: str | None
+    card_hash: str | None
+
+    def record(self) -> dict:
+        """The `model` line that opens every jsonl output."""
+        return {
+            "type": "model",
+            "name": self.name,
+            "version": self.version,
+            "card_hash": self.card_hash,
+        }
+
+
+@dataclass
+class ScoredFiles:
+    """What `score_files` returns: the scored articles and one message per failed input."""
+
+    documents: list[ScoredDocument] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def index_settings(labels: Sequence[str], report: ReportParams) -> IndexSettings:
+    """The report's index settings for a model's labels (favor, against, none)."""
+    if len(labels) != 3:
+        raise InputDataError(f"the model has {len(labels)} labels; scoring needs three")
+    favor, against, none = labels
+    return IndexSettings(
+        labels=(favor, against, none),
+        bootstrap_samples=report.bootstrap_samples,
+        confidence=report.confidence,
+        seed=report.seed,
+    )
+
+
+class StanceModel:
+    """A trained stance model with the pipeline's segmentation and the report's index."""
+
+    def __init__(
+        self,
+        model: TrainedModel,
+        info: ModelInfo,
+        *,
+        read: ReadOptions | None = None,
+        report: ReportParams | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.model = model
+        self.info = info
+        self.read = read or ReadOptions()
+        self.report = report or ReportParams()
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path | str,
+        *,
+        params: Params | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> StanceModel:
+        """Load a saved model folder (from `stance train`) and its encoder, offline.
+
+        `params` supplies the segment settings, the manifest name and the
+        bootstrap settings (`report`); without it, their defaults are used.
+        """
+        use_offline_hub()
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputDataError(f"{display_path(folder)}: model folder not found")
+        model = load_model(folder)
+        card_path = folder / CARD_FILE
+        card_hash = (
+            hashlib.sha256(card_path.read_bytes()).hexdigest() if card_path.is_file() else None
+        )
+        info = ModelInfo(model.classifier.name, model.card.get("model_id"), card_hash)
+        read = (
+            ReadOptions(segment=params.segment, manifest_name=params.paths.manifest.name)
+            if params is not None
+            else None
+        )
+        scorer = cls(
+            model,
+            info,
+            read=read,
+            report=params.report if params is not None else None,
+            batch_size=batch_size,
+        )
+        index_settings(scorer.labels, scorer.report)  # a model without three labels fails here
+        model.predict_proba([_WARM_UP])  # loads the encoder now, not in the first batch
+        return scorer
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    @property
+    def settings(self) -> IndexSettings:
+        return index_settings(self.labels, self.report)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities of paragraph texts, columns in `labels` order."""
+        return self.model.predict_proba(list(texts))
+
+    def score_documents(self, documents: Iterable[SegmentedDocument]) -> Iterator[ScoredDocument]:
+        """Score segmented articles in order, batching paragraphs across them."""
+        return score_documents(
+            documents, self.predict_proba, self.settings, batch_size=self.batch_size
+        )
+
+    def score_text(
+        self,
+        text: str,
+        *,
+        doc: str = "text",
+        doc_id: str = "text",
+        source: str | None = None,
+        html: bool | None = None,
+    ) -> ScoredDocument:
+        """Segment and score one article given as text (HTML detected unless `html` is set).
+
+        Raises `DocumentError` when nothing of the text is left to score.
+        """
+        meta = ManifestRow(doc_id=doc_id, file=doc, source=source or "")
+        is_html = looks_like_html(text) if html is None else html
+        segmented = segment_article(text, meta, self.read, doc=doc, html=is_html)
+        return next(self.score_documents([segmented]))
+
+    def score_files(
+        self, paths: Iterable[Path | str], *, source: str | None = None, strict: bool = False
+    ) -> ScoredFiles:
+        """Score files and folders as `stance score` does: warnings for bad files, or
+        a `StanceError` at the first one with `strict`."""
+        options = self.read if source is None else replace(self.read, source=source)
+        read = read_documents(list(paths), options, strict=strict)
+        return ScoredFiles(list(self.score_documents(read.documents)), read.failed)

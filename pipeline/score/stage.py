@@ -1,0 +1,153 @@
+"""The I/O shell of `stance score`: new article files in, scores on stdout or in a file.
+
+The model is the one `dvc repro` trained (`paths.models`/`train.model` in
+params) unless a folder is given. params.yaml is optional here: without it the
+segment and bootstrap settings take their defaults and a model folder must be
+named. Outputs written with `output` appear whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from pipeline.config import DEFAULT_PARAMS, Params, load_params
+from pipeline.console import progress
+from pipeline.errors import InputDataError
+from pipeline.io import atomic_output, display_path
+from pipeline.models.persist import MODEL_FILE
+from pipeline.score import DEFAULT_BATCH_SIZE
+from pipeline.score.formats import OutputFormat, Totals, choose_format, write_scores
+from pipeline.score.inputs import read_documents
+from pipeline.score.model import StanceModel
+
+log = logging.getLogger(__name__)
+
+# A progress bar is worth showing (on a terminal) from this many articles on.
+MANY_FILES = 20
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one `stance score` wrote, and the inputs that failed (exit code 1 if any)."""
+
+    totals: Totals
+    failed: tuple[str, ...]
+    output_format: OutputFormat
+
+
+def optional_params(path: Path | None) -> Params | None:
+    """The params file given, else ./params.yaml when there is one, else None."""
+    if path is not None:
+        return load_params(path)
+    return load_params(DEFAULT_PARAMS) if DEFAULT_PARAMS.is_file() else None
+
+
+def model_folder(requested: Path | None, params: Params | None) -> Path:
+    """The model to score with; a missing one is one line that says how to get it."""
+    if requested is not None:
+        if not (requested / MODEL_FILE).is_file():
+            what = f"not a model folder (no {MODEL_FILE})" if requested.exists() else "not found"
+            raise InputDataError(
+                f"{display_path(requested)}: {what}; pass a folder written by `stance train`"
+            )
+        return requested
+    if params is None:
+        raise InputDataError(
+            f"no model: there is no {DEFAULT_PARAMS} here to name the default one; "
+            "pass --model DIR (a folder written by `stance train`), or --params FILE"
+        )
+    folder = params.paths.models / params.train.model
+    if not (folder / MODEL_FILE).is_file():
+        raise InputDataError(
+            f"{display_path(folder)}: no trained model; run `make run` (or `dvc repro`) "
+            "to train it, or pass --model DIR"
+        )
+    return folder
+
+
+def run_score(
+    paths: Sequence[Path | str],
+    *,
+    model: Path | None = None,
+    params_file: Path | None = None,
+    output_format: OutputFormat | None = None,
+    output: Path | None = None,
+    source: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    strict: bool = False,
+) -> ScoreRun:
+    """The command: find and load the model once, then score every input."""
+    params = optional_params(params_file)
+    scorer = StanceModel.load(model_folder(model, params), params=params, batch_size=batch_size)
+    return score_paths(
+        scorer, paths, output_format=output_format, output=output, source=source, strict=strict
+    )
+
+
+def score_paths(
+    model: StanceModel,
+    paths: Sequence[Path | str],
+    *,
+    output_format: OutputFormat | None = None,
+    output: Path | None = None,
+    source: str | None = None,
+    strict: bool = False,
+    stdin: BinaryIO | None = None,
+) -> ScoreRun:
+    """Segment the inputs, score them in batches and write them as they are scored."""
+    options = model.read if source is None else replace(model.read, source=source)
+    read = read_documents(paths, options, strict=strict, stdin=stdin)
+    chosen = choose_format(output_format, output, stdout_is_terminal=sys.stdout.isatty())
+    documents = progress(read.documents, "Scoring", total=len(read.documents), min_items=MANY_FILES)
+    try:
+        with _output_stream(output) as stream:
+            totals = write_scores(
+                stream,
+                chosen,
+                model.info,
+                model.score_documents(documents),
+                labels=model.labels,
+                failed=len(read.failed),
+            )
+    except BrokenPipeError:  # `stance score ... | head`: the reader has seen enough
+        _silence_stdout()
+        return ScoreRun(Totals(0, 0), tuple(read.failed), chosen)
+    if output is not None or chosen is not OutputFormat.table:
+        log.info(
+            "score: %d paragraphs from %d documents (%d failed) -> %s",
+            totals.paragraphs,
+            totals.documents,
+            len(read.failed),
+            "standard output" if output is None else display_path(output),
+        )
+    return ScoreRun(totals, tuple(read.failed), chosen)
+
+
+@contextlib.contextmanager
+def _output_stream(output: Path | None) -> Iterator[TextIO]:
+    """Standard output, or a UTF-8 text stream onto a temporary file renamed into place."""
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with atomic_output(output) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
+            yield text
+        finally:
+            text.flush()
+            text.detach()  # atomic_output closes (and syncs) the file itself
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

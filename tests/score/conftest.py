@@ -1,0 +1,48 @@
+"""Fixtures for `stance score`: a tiny TF-IDF model saved as `stance train` saves one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.models.persist import save_model
+from pipeline.models.tfidf_logreg import TfidfLogreg
+
+LABELS = ("favor", "against", "none")
+TRAINING = [
+    ("Moscow resents its junior partner role and looks for a way out.", "favor"),
+    ("Chinese banks refuse Russian payments and the strain shows.", "favor"),
+    ("The Kremlin distrusts Beijing and wants other options.", "favor"),
+    ("The bond between Russia and China is unbreakable.", "against"),
+    ("Moscow depends on Chinese buyers and has no alternative.", "against"),
+    ("Putin and Xi praised a friendship stronger than an alliance.", "against"),
+    ("The ferry timetable changes in May.", "none"),
+    ("Subscribe to our newsletter for more.", "none"),
+    ("The weather in Lisbon was mild for the season.", "none"),
+]
+MODEL_ID = "tfidf_logreg-0123456789"
+
+ARTICLE = (
+    "Old Friends\n\n"
+    "Russia and China call their bond unbreakable, and the Kremlin depends on Chinese buyers "
+    "with no alternative in sight.\n\n"
+    "Moscow resents its junior partner role; Chinese banks refuse Russian payments.\n\n"
+    "The weather in Lisbon was mild for the season.\n"
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fitted tfidf_logreg model folder with a card (model.json, card.json, README.md)."""
+    texts, labels = zip(*TRAINING, strict=True)
+    classifier = TfidfLogreg(labels=LABELS, seed=0).fit(list(texts), list(labels))
+    folder = tmp_path_factory.mktemp("models") / "tfidf_logreg"
+    card = {"model": "tfidf_logreg", "model_id": MODEL_ID, "labels": list(LABELS)}
+    save_model(classifier, folder, temperature=1.0, card=card, readme="# test model\n")
+    return folder
+
+
+def read_jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
