@@ -6,6 +6,7 @@ default, so a tampered model folder cannot run code on load.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import zipfile
@@ -21,7 +22,40 @@ from pipeline.io import atomic_output, display_path
 def dump_estimator(estimator: Any, path: Path) -> None:
     """Write `estimator` to `path` in the skops format (atomically, byte-reproducibly)."""
     with atomic_output(path) as stream:
-        stream.write(_reproducible_zip(sio.dumps(estimator)))
+        stream.write(_reproducible_zip(sio.dumps(_without_process_state(estimator))))
+
+
+# Attributes that hold a value of this process only: scikit-learn's text vectorizers
+# cache `id(self.stop_words)` (a memory address) to avoid re-checking stop words.
+_PROCESS_ATTRIBUTES = ("_stop_words_id",)
+
+
+def _parts(estimator: Any) -> list[Any]:
+    """The estimator and the objects among its (deep) parameters, e.g. a Pipeline's steps."""
+    parts = [estimator]
+    if hasattr(estimator, "get_params"):
+        parts += [v for v in estimator.get_params(deep=True).values() if hasattr(v, "__dict__")]
+    return parts
+
+
+def _without_process_state(estimator: Any) -> Any:
+    """A copy of `estimator` without per-process caches, so two runs save the same bytes."""
+    if not any(name in vars(p) for p in _parts(estimator) for name in _PROCESS_ATTRIBUTES):
+        return estimator
+    estimator = copy.deepcopy(estimator)
+    for part in _parts(estimator):
+        for name in _PROCESS_ATTRIBUTES:
+            vars(part).pop(name, None)
+    return estimator
+    estimator = copy.deepcopy(estimator)
+    parts = [estimator]
+    if hasattr(estimator, "get_params"):
+        parts += [v for v in estimator.get_params(deep=True).values() if hasattr(v, "__dict__")]
+    for part in parts:
+        for name in _PROCESS_ATTRIBUTES:
+            if name in vars(part):
+                delattr(part, name)
+    return estimator
 
 
 def _reproducible_zip(data: bytes) -> bytes:

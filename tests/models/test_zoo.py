@@ -109,3 +109,21 @@ def test_saved_model_folders_are_byte_reproducible(tmp_path: Path) -> None:
     assert files == sorted(p.name for p in folders[1].iterdir())
     for name in files:
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+
+
+def test_saved_vectorizers_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    """scikit-learn caches id(stop_words), a memory address, on text vectorizers;
+    saved files must not carry it, or every fresh process writes different bytes."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from pipeline.models.safe_io import dump_estimator, load_estimator
+
+    texts, _ = written_examples(8)
+    vectorizer = TfidfVectorizer(min_df=2).fit(texts)
+    dump_estimator(vectorizer, tmp_path / "a.skops")
+    vectorizer._stop_words_id = 12345  # what another process would have cached
+    dump_estimator(vectorizer, tmp_path / "b.skops")
+    assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()
+    assert vectorizer._stop_words_id == 12345  # the fitted object itself is untouched
+    loaded = load_estimator(tmp_path / "a.skops")
+    assert (loaded.transform(texts[:3]) != vectorizer.transform(texts[:3])).nnz == 0
