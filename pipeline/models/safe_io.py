@@ -34,7 +34,8 @@ def _parts(estimator: Any) -> list[Any]:
     """The estimator and the objects among its (deep) parameters, e.g. a Pipeline's steps."""
     parts = [estimator]
     if hasattr(estimator, "get_params"):
-        parts += [v for v in estimator.get_params(deep=True).values() if hasattr(v, "__dict__")]
+        values = estimator.get_params(deep=True).values()
+        parts += [v for v in values if hasattr(v, "__dict__") and not isinstance(v, type)]
     return parts
 
 
@@ -50,7 +51,8 @@ def _without_process_state(estimator: Any) -> Any:
     estimator = copy.deepcopy(estimator)
     parts = [estimator]
     if hasattr(estimator, "get_params"):
-        parts += [v for v in estimator.get_params(deep=True).values() if hasattr(v, "__dict__")]
+        values = estimator.get_params(deep=True).values()
+        parts += [v for v in values if hasattr(v, "__dict__") and not isinstance(v, type)]
     for part in parts:
         for name in _PROCESS_ATTRIBUTES:
             if name in vars(part):
