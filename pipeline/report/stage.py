@@ -32,6 +32,7 @@ from pipeline.report.summary import (
     evidence,
     summarize,
 )
+from pipeline.train.stage import model_folder
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def read_card(folder: Path) -> dict:
 
 
 def score_paragraphs(
-    paragraphs: pd.DataFrame, oof: pd.DataFrame, params: Params, model_folder: Path
+    paragraphs: pd.DataFrame, oof: pd.DataFrame, params: Params, folder: Path
 ) -> pd.DataFrame:
     """Every paragraph with probabilities: out-of-fold where gold exists, else the final model."""
     labels = list(params.labels)
@@ -84,7 +85,7 @@ def score_paragraphs(
     unseen = frame.gold.isna().to_numpy()
     frame["origin"] = "out-of-fold"
     if unseen.any():
-        model = load_model(model_folder)
+        model = load_model(folder)
         log.info("report: scoring %d paragraphs without gold with the final model", unseen.sum())
         probs = model.predict_proba(frame.loc[unseen, "text"].tolist())
         frame.loc[unseen, prob_columns] = probs
@@ -176,16 +177,16 @@ def run_report(params: Params) -> dict:
     paths = params.paths
     paragraphs = read_stage_table(paths.paragraphs, _PARAGRAPH_COLUMNS, made_by="stance segment")
     oof = read_stage_table(paths.oof, _OOF_COLUMNS, made_by="stance evaluate")
-    model_folder = paths.models / params.train.model
-    card = read_card(model_folder)
+    folder = model_folder(params)
+    card = read_card(folder)
     evaluated = sorted(set(oof.model_id))
     if evaluated != [card.get("model_id")]:
         raise InputDataError(
             f"{display_path(paths.oof)}: predictions of {', '.join(evaluated)} but the model in "
-            f"{display_path(model_folder)} is {card.get('model_id')}; re-run `dvc repro`"
+            f"{display_path(folder)} is {card.get('model_id')}; re-run `dvc repro`"
         )
     settings = index_settings(params)
-    scored = score_paragraphs(paragraphs, oof, params, model_folder)
+    scored = score_paragraphs(paragraphs, oof, params, folder)
     summary, articles, frame = build_report(scored, settings)
     labels = settings.labels
     document = {

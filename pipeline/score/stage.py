@@ -27,6 +27,7 @@ from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.formats import OutputFormat, Totals, choose_format, write_scores
 from pipeline.score.inputs import read_documents
 from pipeline.score.model import StanceModel
+from pipeline.train.stage import model_folder as default_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def model_folder(requested: Path | None, params: Params | None) -> Path:
             f"no model: there is no {DEFAULT_PARAMS} here to name the default one; "
             "pass --model DIR (a folder written by `stance train`), or --params FILE"
         )
-    folder = params.paths.models / params.train.model
+    folder = default_model_folder(params)
     if not (folder / MODEL_FILE).is_file():
         raise InputDataError(
             f"{display_path(folder)}: no trained model; run `make run` (or `dvc repro`) "
