@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Share of control characters (other than whitespace) above which bytes are not text.
 _BINARY_CONTROL_SHARE = 0.05
+# Above this share of "mess" in a detected decoding, the bytes are UTF-8 with damage instead.
+_MAX_CHAOS = 0.2
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,43 @@ def decode_text(data: bytes, *, name: str) -> DecodedText:
         text = data.decode("utf-8")
         encoding, replaced = "utf-8", False
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is not None and best.encoding not in ("utf_8", "utf-8") and best.chaos < 0.2:
-            text, encoding, replaced = str(best), best.encoding, False
+        legacy = None if _mostly_utf8(data) else _legacy_charset(data)
+        if legacy is not None:
+            text, encoding, replaced = data.decode(legacy), legacy, False
         else:
             text, encoding, replaced = data.decode("utf-8", errors="replace"), "utf-8", True
     return DecodedText(text=text.removeprefix("\ufeff"), encoding=encoding, replaced=replaced)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few stray bytes (text pasted from another encoding), not a legacy file:
+    it has at least as many well-formed multi-byte characters as undecodable bytes."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for char in text if ord(char) > 127) - bad
+    return good >= bad
+
+
+def _legacy_charset(data: bytes) -> str | None:
+    """The single-byte or CJK charset that explains the bytes, or None.
+
+    charset-normalizer often scores Windows-1252 and its Central European and
+    Baltic siblings exactly alike on Western text and then picks one of the
+    others (turning "ñ" into "ń"); on such a tie Windows-1252, the commonest
+    legacy encoding of English-language news, wins.
+    """
+    matches = [match for match in from_bytes(data) if match.encoding not in ("utf_8", "ascii")]
+    if not matches or matches[0].chaos >= _MAX_CHAOS:
+        return None
+    best = matches[0]
+    for match in matches:
+        if (
+            match.encoding == "cp1252"
+            and match.chaos <= best.chaos
+            and match.coherence >= best.coherence
+        ):
+            return "cp1252"
+    return best.encoding
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -4,6 +4,8 @@
       model.json   what `load_model` needs: model name, settings, labels, seed, temperature
       card.json    the model card (proposition, data hash, grouped-CV metrics, versions, commit)
       README.md    the card rendered for people
+      oof.parquet  its out-of-fold predictions of the gold paragraphs, with their text
+                   (what `stance compare` compares; absent for hand-made models)
       ...          the classifier's own files (skops, safetensors)
 
 The folder is written beside its destination and renamed into place, so a
@@ -21,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.errors import InputDataError, OutputError
 from pipeline.io import display_path
@@ -31,6 +36,7 @@ from pipeline.models.registry import MODELS, model_class
 FORMAT_VERSION = 1
 MODEL_FILE = "model.json"
 CARD_FILE = "card.json"
+OOF_FILE = "oof.parquet"
 
 
 @dataclass
@@ -57,8 +63,13 @@ def save_model(
     temperature: float,
     card: dict[str, Any],
     readme: str,
+    out_of_fold: pd.DataFrame | None = None,
 ) -> None:
-    """Write the model folder atomically (a temporary sibling renamed into place)."""
+    """Write the model folder atomically (a temporary sibling renamed into place).
+
+    `out_of_fold`, when given, is saved as `oof.parquet`: the grouped evaluation's
+    predictions that `stance compare` pairs between two versions of a model.
+    """
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -77,6 +88,9 @@ def save_model(
         (staging / MODEL_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
         (staging / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(readme, encoding="utf-8")
+        if out_of_fold is not None:
+            table = pa.Table.from_pandas(out_of_fold, preserve_index=False)
+            pq.write_table(table, staging / OOF_FILE, compression="zstd")
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)

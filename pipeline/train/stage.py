@@ -64,6 +64,26 @@ def out_of_fold_temperature(params: Params, identifier: str, evaluation: dict) -
     return fit_temperature(raw, targets)
 
 
+def out_of_fold_with_text(params: Params, labels: pd.DataFrame) -> pd.DataFrame:
+    """The out-of-fold predictions with each gold paragraph's text, as the model folder
+    keeps them: enough for `stance compare` to pair two versions without the corpus."""
+    if not params.paths.oof.is_file():
+        raise InputDataError(
+            f"{display_path(params.paths.oof)}: not found; run `stance evaluate` first"
+        )
+    oof = pd.read_parquet(params.paths.oof)
+    text = labels.drop_duplicates("paragraph_id").set_index("paragraph_id")["text"]
+    missing = set(oof["paragraph_id"]) - set(text.index)
+    if missing:
+        raise InputDataError(
+            f"{display_path(params.paths.oof)}: {len(missing)} paragraphs are not in "
+            f"{display_path(params.paths.labels)}; run `dvc repro` to bring them up to date"
+        )
+    frame = oof.copy()
+    frame.insert(frame.columns.get_loc("gold"), "text", text.loc[frame["paragraph_id"]].to_numpy())
+    return frame.reset_index(drop=True)
+
+
 def run_train(params: Params) -> Path:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
     labels = read_labels(params.paths.labels)
@@ -103,6 +123,13 @@ def run_train(params: Params) -> Path:
         "git": git_provenance(Path(__file__).resolve().parents[2]),
     }
     folder = model_folder(params)
-    save_model(classifier, folder, temperature=temperature, card=card, readme=render_card(card))
+    save_model(
+        classifier,
+        folder,
+        temperature=temperature,
+        card=card,
+        readme=render_card(card),
+        out_of_fold=out_of_fold_with_text(params, labels),
+    )
     log.info("train: %s saved to %s (%.1f s)", identifier, display_path(folder), seconds)
     return folder
