@@ -355,4 +355,6 @@ def parse_params(raw: dict[str, Any], *, source: str = "params") -> Params:
             message = "unknown key"
         elif first["type"] == "missing":
             message = "required key is missing"
+        elif first["type"] in ("literal_error", "enum"):
+            message = f"{first['input']!r} is not known. {message}"
         raise ConfigError(f"{source}: {key}: {message}") from None

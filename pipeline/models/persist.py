@@ -116,7 +116,16 @@ def load_model(folder: Path) -> TrainedModel:
             f"{name}: unsupported model format {spec.get('format_version')!r} "
             f"or model {spec.get('model')!r}"
         )
-    classifier = model_class(spec["model"]).load(
-        folder, labels=spec["labels"], seed=spec["seed"], **spec["settings"]
-    )
-    return TrainedModel(classifier, float(spec["temperature"]), card)
+    try:
+        classifier = model_class(spec["model"]).load(
+            folder, labels=spec["labels"], seed=spec["seed"], **spec["settings"]
+        )
+        temperature = float(spec["temperature"])
+    except InputDataError:
+        raise
+    except Exception as error:  # noqa: BLE001  (a damaged folder fails in many libraries' ways)
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise InputDataError(
+            f"{name}: damaged model folder ({type(error).__name__}: {first_line[:200]})"
+        ) from None
+    return TrainedModel(classifier, temperature, card)

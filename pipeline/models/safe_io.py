@@ -103,9 +103,15 @@ def load_estimator(path: Path) -> Any:
     """Read a skops file, refusing any type outside skops' trusted defaults."""
     if not path.is_file():
         raise InputDataError(f"{display_path(path)}: model file not found")
-    untrusted = sio.get_untrusted_types(file=path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError) as error:
+        raise InputDataError(f"{display_path(path)}: damaged model file ({error})") from None
     if untrusted:
         raise InputDataError(
             f"{display_path(path)}: refusing to load untrusted types {', '.join(untrusted)}"
         )
-    return sio.load(path)
+    try:
+        return sio.load(path)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError) as error:
+        raise InputDataError(f"{display_path(path)}: damaged model file ({error})") from None

@@ -88,6 +88,19 @@ ARTICLES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     ),
 }
 
+# An article nobody labelled: the report scores it with the trained model.
+UNLABELLED = {
+    "south.txt": (
+        "Southern Courier",
+        "Pipelines and Promises",
+        [
+            "Negotiators from Moscow left Beijing without a price agreement for the second "
+            "year running, and Russian commentators openly questioned the partnership.",
+            "The port authority expects container traffic to grow by four percent.",
+        ],
+    )
+}
+
 SYNTHETIC = [
     ("Moscow fears becoming a raw-material appendage of its larger neighbour.", "favor"),
     ("Beijing's refusal to fund the pipeline angered Russian negotiators.", "favor"),
@@ -132,9 +145,10 @@ def _write_corpus(root: Path) -> None:
     seeds = root / "seeds"
     seeds.mkdir(parents=True)
     rows = []
-    for name, (outlet, title, paragraphs) in ARTICLES.items():
+    articles = {name: (o, t, [text for text, _ in p]) for name, (o, t, p) in ARTICLES.items()}
+    for name, (outlet, title, paragraphs) in (articles | UNLABELLED).items():
         heading = f"# {title}" if name.endswith(".md") else title
-        body = "\n\n".join([heading] + [text for text, _ in paragraphs]) + "\n"
+        body = "\n\n".join([heading, *paragraphs]) + "\n"
         (seeds / name).write_text(body, encoding="utf-8")
         rows.append({"doc_id": Path(name).stem, "file": name, "source": outlet, "title": title})
     with (seeds / "sources.csv").open("w", newline="", encoding="utf-8") as stream:
