@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 
 from pipeline import __version__
+from pipeline.compare import DEFAULT_MAX_FLIPS
+from pipeline.compare.formats import CompareFormat
 from pipeline.config import DEFAULT_PARAMS, load_params
 from pipeline.errors import EXIT_CODES, StanceError
 from pipeline.score import DEFAULT_BATCH_SIZE
@@ -209,6 +211,89 @@ def score(
     )
     if run.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    versions: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="VERSION",
+            help="Two or more versions, the baseline first: a model folder (with card.json "
+            "and oof.parquet), a DVC experiment name, or a git revision (HEAD~1, a tag, a "
+            "branch, a commit) whose model is read from git and the local DVC cache.",
+            show_default=False,
+        ),
+    ],
+    output_format: Annotated[
+        CompareFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default on a terminal), markdown (default otherwise; for a pull "
+            "request) or json (everything). With --output, the suffix (.md, .json, .txt) "
+            "picks it.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (whole or not at all) instead of standard output.",
+            show_default=False,
+        ),
+    ] = None,
+    bootstrap_samples: Annotated[
+        int | None,
+        typer.Option(
+            min=100,
+            help="Paired bootstrap resamples of the macro-F1 difference "
+            "(default: report.bootstrap_samples, 2000).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the bootstrap (default: report.seed).", show_default=False),
+    ] = None,
+    max_flips: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Flipped paragraphs listed by table and markdown (json lists all)."
+        ),
+    ] = DEFAULT_MAX_FLIPS,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            "-p",
+            help="Params file for the bootstrap settings and ECE bins "
+            "(default: ./params.yaml when present).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Compare model versions on the same gold paragraphs: is B really better than A?
+
+    Uses each version's out-of-fold predictions: metrics side by side (macro-F1,
+    F_avg, accuracy, Brier, ECE) with a paired bootstrap interval of the macro-F1
+    difference, McNemar's exact test, each source's stance index, the paragraphs
+    whose label flipped and the model-card differences. Versions evaluated on
+    different gold paragraphs are refused (exit 3).
+    """
+    from pipeline.compare.stage import run_compare
+
+    run_compare(
+        versions,
+        params_file=params,
+        output_format=output_format,
+        output=output,
+        bootstrap_samples=bootstrap_samples,
+        seed=seed,
+        max_flips=max_flips,
+    )
 
 
 class _OneLineFormatter(logging.Formatter):
