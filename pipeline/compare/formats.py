@@ -315,9 +315,57 @@ def _markdown_table(header: Sequence[str], align: str, rows: Sequence[Sequence[s
     return lines
 
 
+def overview_markdown(record: dict[str, Any]) -> list[str]:
+    """Every version on one row: its metrics and how it differs from the baseline."""
+    comparisons = record["comparisons"]
+    names = ("macro_f1", "f_avg", "accuracy", "brier", "ece")
+    first = comparisons[0]
+    baseline = _versions(record, first)[0]
+    rows = [
+        [f"`{record['baseline']}` (baseline)", f"`{baseline['model_id']}`"]
+        + [_plain(first["metrics"][name]["a"]) for name in names]
+        + ["", "", ""]
+    ]
+    for comparison in comparisons:
+        difference = comparison["macro_f1_difference"]
+        rows.append(
+            [f"`{comparison['b']}`", f"`{_versions(record, comparison)[1]['model_id']}`"]
+            + [_plain(comparison["metrics"][name]["b"]) for name in names]
+            + [
+                f"{_signed(difference['estimate'])} "
+                f"[{_signed(difference['low'])}, {_signed(difference['high'])}]",
+                _p_value(comparison["mcnemar"]["p_exact"]),
+                str(len(comparison["flips"])),
+            ]
+        )
+    level = f"{first['macro_f1_difference']['confidence']:.0%}"
+    return [
+        "### All versions side by side",
+        "",
+        f"Out-of-fold predictions of the same {first['n_paragraphs']} gold paragraphs; "
+        f"differences from the baseline with their {level} paired bootstrap interval, "
+        "McNemar's exact p and the number of paragraphs whose label changed.",
+        "",
+        *_markdown_table(
+            [
+                "version",
+                "model id",
+                *(_metric_name(name) for name in names),
+                "macro-F1 − baseline",
+                "McNemar p",
+                "flips",
+            ],
+            "llrrrrrrrr",
+            rows,
+        ),
+        "",
+    ]
+
+
 def render_markdown(record: dict[str, Any], *, max_flips: int) -> str:
-    """A pull-request comment: one section per version compared with the baseline."""
-    lines: list[str] = []
+    """A pull-request comment: one section per version compared with the baseline (after an
+    overview table when there are several)."""
+    lines: list[str] = overview_markdown(record) if len(record["comparisons"]) > 1 else []
     labels = "/".join(record["labels"])
     for comparison in record["comparisons"]:
         a, b = _versions(record, comparison)

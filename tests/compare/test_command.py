@@ -184,3 +184,15 @@ def test_help_documents_the_command() -> None:
     for option in ("--format", "--output", "--bootstrap-samples", "--seed", "--max-flips"):
         assert option in result.output
     assert "DVC experiment" in result.output
+
+
+def test_several_versions_start_with_an_overview_table(pair: list[str]) -> None:
+    code, out, err = stance("compare", pair[0], pair[1], pair[0], "--format", "markdown")
+    assert code == 0, err
+    overview = out.split("### `stance compare`")[0]
+    assert overview.startswith("### All versions side by side")
+    rows = [line for line in overview.splitlines() if line.startswith("| `")]
+    assert len(rows) == 3 and "(baseline)" in rows[0]
+    # The baseline compared with itself: no difference, p = 1, no flips.
+    assert rows[2].endswith("| +0.0000 [+0.0000, +0.0000] | 1.0000 | 0 |")
+    assert out.count("### `stance compare`") == 2
