@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install browser run test lint format clean
+.PHONY: install browser run compare test lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	dvc repro
+
+# Every model of `compare.models` trained and evaluated like the default, side by side in
+# reports/models.md (cached DVC stages in compare/dvc.yaml; the fine-tuned ones are slow).
+compare: $(STAMP)
+	dvc repro compare/dvc.yaml
 
 # The report's page test renders it in Debian's Chromium; install it if missing.
 browser:

@@ -113,6 +113,26 @@ def train(params: ParamsOption = DEFAULT_PARAMS) -> None:
 
 
 @app.command()
+def zoo(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, setfit, transformer)."
+        ),
+    ],
+    params: ParamsOption = DEFAULT_PARAMS,
+) -> None:
+    """Evaluate and train one model the way `dvc repro` does the default one, for `make compare`.
+
+    Saves models/zoo/<name>/ (with its card and out-of-fold predictions) and
+    metrics/zoo/<name>.json; the default model and metrics are left alone.
+    """
+    from pipeline.train.zoo import build_zoo_model
+
+    build_zoo_model(load_params(params), name)
+
+
+@app.command()
 def report(params: ParamsOption = DEFAULT_PARAMS) -> None:
     """Per-source and per-article stance indices with intervals and evidence (paths.reports).
 

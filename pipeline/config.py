@@ -220,12 +220,13 @@ class ModelSettings(_Section):
     transformer: TransformerSettings = TransformerSettings()
 
 
+ModelName = Literal["tfidf_logreg", "embed_logreg", "hybrid_logreg", "setfit", "transformer"]
+
+
 class TrainParams(_Section):
     """What the classifiers learn from, and which one `dvc repro` trains."""
 
-    model: Literal["tfidf_logreg", "embed_logreg", "hybrid_logreg", "setfit", "transformer"] = (
-        "hybrid_logreg"
-    )
+    model: ModelName = "hybrid_logreg"
     seed: int = 13
     use_synthetic: bool = True
     use_weak: bool = True
@@ -250,6 +251,26 @@ class ReportParams(_Section):
     min_evidence_stance: float = Field(default=0.2, ge=0, le=1)
 
 
+class CompareParams(_Section):
+    """`make compare`: the models trained side by side (`compare/dvc.yaml`)."""
+
+    models: tuple[ModelName, ...] = (
+        "tfidf_logreg",
+        "embed_logreg",
+        "hybrid_logreg",
+        "setfit",
+        "transformer",
+    )
+    max_flips: int = Field(default=10, ge=0)
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("list each model once, at least one")
+        return value
+
+
 class Params(_Section):
     """Everything `params.yaml` configures."""
 
@@ -262,6 +283,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     report: ReportParams = ReportParams()
+    compare: CompareParams = CompareParams()
 
     @property
     def favor_label(self) -> str:
@@ -341,6 +363,14 @@ def read_yaml(path: Path, *, what: str) -> Any:
         raise ConfigError(f"{path}: not valid YAML{where}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read {what} ({error})") from None
+
+
+def parse_yaml_bytes(data: bytes, *, name: str) -> Any:
+    """Parse YAML held in memory (e.g. a params file from another git revision)."""
+    try:
+        return yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ConfigError(f"{name}: not valid YAML") from None
 
 
 def parse_params(raw: dict[str, Any], *, source: str = "params") -> Params:

@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from pipeline.config import Paths, TrainParams
-from pipeline.errors import InputDataError
+from pipeline.config import Paths, TrainParams, parse_yaml_bytes
+from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path
 from pipeline.models.persist import CARD_FILE, OOF_FILE
 from pipeline.text import sha256_hex
@@ -262,9 +261,9 @@ def revision_settings(data: bytes, *, name: str) -> dict[str, str]:
     match today's schema; missing ones take today's defaults (`pipeline.config`).
     """
     try:
-        raw = yaml.safe_load(data.decode("utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise InputDataError(f"{name}: params.yaml there is not valid YAML") from None
+        raw = parse_yaml_bytes(data, name=f"{name}: params.yaml") or {}
+    except ConfigError as error:
+        raise InputDataError(str(error)) from None
     paths, train = _section(raw, "paths"), _section(raw, "train")
 
     def path_of(key: str) -> str:
