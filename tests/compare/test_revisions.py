@@ -128,5 +128,5 @@ def test_an_older_params_file_is_read_tolerantly() -> None:
         "oof": "data/predictions/oof.parquet",
         "labels": "data/labels.parquet",
     }
-    with pytest.raises(InputDataError, match=r"^v1: params\.yaml there is not valid YAML$"):
+    with pytest.raises(InputDataError, match=r"^v1: params\.yaml: not valid YAML$"):
         revision_settings(b"paths: [", name="v1")
