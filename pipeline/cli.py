@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.compare import DEFAULT_MAX_FLIPS
 from pipeline.compare.formats import CompareFormat
 from pipeline.config import DEFAULT_PARAMS, load_params
-from pipeline.errors import EXIT_CODES, StanceError
+from pipeline.errors import EXIT_CODES, ConfigError, StanceError
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.formats import OutputFormat
 
@@ -117,7 +117,9 @@ def zoo(
     name: Annotated[
         str,
         typer.Argument(
-            help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, setfit, transformer)."
+            metavar="NAME",
+            help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, setfit, transformer).",
+            show_default=False,
         ),
     ],
     params: ParamsOption = DEFAULT_PARAMS,
@@ -127,8 +129,11 @@ def zoo(
     Saves models/zoo/<name>/ (with its card and out-of-fold predictions) and
     metrics/zoo/<name>.json; the default model and metrics are left alone.
     """
+    from pipeline.models.registry import MODELS
     from pipeline.train.zoo import build_zoo_model
 
+    if name not in MODELS:
+        raise ConfigError(f"{name}: unknown model; one of {', '.join(MODELS)}")
     build_zoo_model(load_params(params), name)
 
 

@@ -21,6 +21,7 @@ from pipeline.cli import main
 from pipeline.models.persist import save_model
 from pipeline.models.tfidf_logreg import TfidfLogreg
 from pipeline.text import sha256_hex
+from tests.reliability.conftest import mini, mini_template  # noqa: F401  (a small project)
 
 LABELS = ("favor", "against", "none")
 
