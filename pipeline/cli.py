@@ -39,6 +39,16 @@ ParamsOption = Annotated[
     typer.Option("--params", "-p", help="The params file that configures the pipeline."),
 ]
 
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file (whole or not at all) instead of standard output.",
+        show_default=False,
+    ),
+]
+
 
 def _show_version(value: bool) -> None:
     if value:
@@ -181,15 +191,7 @@ def score(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file (whole or not at all) instead of standard output.",
-            show_default=False,
-        ),
-    ] = None,
+    output: OutputOption = None,
     source: Annotated[
         str | None,
         typer.Option(
@@ -261,15 +263,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file (whole or not at all) instead of standard output.",
-            show_default=False,
-        ),
-    ] = None,
+    output: OutputOption = None,
     bootstrap_samples: Annotated[
         int | None,
         typer.Option(

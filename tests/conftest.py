@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from pipeline.cli import main
 from pipeline.config import Params, load_params
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,3 +114,19 @@ def run_module(
         timeout=300,
         check=False,
     )
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run `stance ARGS` in this process: exit code, standard output, standard error."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        main(list(args))
+    except SystemExit as done:
+        code = done.code or 0
+    else:
+        code = 0
+    finally:
+        sys.stdout, sys.stderr = real
+    return int(code), stdout.getvalue(), stderr.getvalue()

@@ -25,6 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.output_format import pick_format
+
 if TYPE_CHECKING:  # the CLI imports this module for CompareFormat; keep it light
     from pipeline.compare.stage import Comparison
     from pipeline.compare.stats import CompareSettings
@@ -64,11 +66,14 @@ def choose_format(
 ) -> CompareFormat:
     """The format asked for; else the suffix of --output (.json, .md, .txt); else table on a
     terminal and markdown otherwise (ready to paste into a pull request)."""
-    if requested is not None:
-        return requested
-    if output is not None:
-        return _SUFFIXES.get(output.suffix.lower(), CompareFormat.markdown)
-    return CompareFormat.table if stdout_is_terminal else CompareFormat.markdown
+    return pick_format(
+        requested,
+        output,
+        by_suffix=_SUFFIXES,
+        terminal=CompareFormat.table,
+        piped=CompareFormat.markdown,
+        stdout_is_terminal=stdout_is_terminal,
+    )
 
 
 # --- the record ----------------------------------------------------------------------------

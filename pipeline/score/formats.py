@@ -20,6 +20,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from pipeline.output_format import pick_format
+
 if TYPE_CHECKING:  # the CLI imports this module for OutputFormat; keep it light
     from rich.table import Table
 
@@ -51,11 +53,14 @@ def choose_format(
     requested: OutputFormat | None, output: Path | None, *, stdout_is_terminal: bool
 ) -> OutputFormat:
     """The format asked for; else the suffix of --output; else table on a terminal, else jsonl."""
-    if requested is not None:
-        return requested
-    if output is not None:
-        return _SUFFIXES.get(output.suffix.lower(), OutputFormat.jsonl)
-    return OutputFormat.table if stdout_is_terminal else OutputFormat.jsonl
+    return pick_format(
+        requested,
+        output,
+        by_suffix=_SUFFIXES,
+        terminal=OutputFormat.table,
+        piped=OutputFormat.jsonl,
+        stdout_is_terminal=stdout_is_terminal,
+    )
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ paragraphs each, and a few training examples that are never evaluated.
 
 from __future__ import annotations
 
-import io
 import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.cli import main
 from pipeline.models.persist import save_model
 from pipeline.models.tfidf_logreg import TfidfLogreg
 from pipeline.text import sha256_hex
+from tests.conftest import run_cli
 from tests.reliability.conftest import mini, mini_template  # noqa: F401  (a small project)
 
 LABELS = ("favor", "against", "none")
@@ -184,20 +182,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "a", root / "b"
 
 
-def stance(*args: str) -> tuple[int, str, str]:
-    """Run `stance ARGS` in this process: exit code, standard output, standard error."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    real = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = stdout, stderr
-    try:
-        main(list(args))
-    except SystemExit as done:
-        code = done.code or 0
-    else:
-        code = 0
-    finally:
-        sys.stdout, sys.stderr = real
-    return int(code), stdout.getvalue(), stderr.getvalue()
+stance = run_cli  # `stance ARGS` in this process: exit code, stdout, stderr
 
 
 def git(root: Path, *args: str) -> str:

@@ -12,27 +12,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.cli import main
 from pipeline.segment.stage import run_segment
-from tests.conftest import SEEDS, run_module, write_manifest, write_params
+from tests.conftest import SEEDS, run_cli, run_module, write_manifest, write_params
 from tests.label.conftest import update_params
 from tests.score.conftest import ARTICLE, MODEL_ID, read_jsonl
 
 
 def stance(*args: str) -> tuple[int, str]:
-    """Run `stance ARGS` in this process; return the exit code and standard output."""
-    stdout = io.StringIO()
-    real = sys.stdout
-    sys.stdout = stdout
-    try:
-        main(list(args))
-    except SystemExit as done:
-        code = done.code or 0
-    else:
-        code = 0
-    finally:
-        sys.stdout = real
-    return int(code), stdout.getvalue()
+    """Run `stance ARGS` in this process; return the exit code and standard output (standard
+    error goes on to the test's capture)."""
+    code, out, err = run_cli(*args)
+    sys.stderr.write(err)
+    return code, out
 
 
 @pytest.fixture
