@@ -215,8 +215,25 @@ def mini_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def mini(mini_template: Path, tmp_path: Path) -> MiniProject:
     """A fresh copy of the small project (inputs only) in this test's folder."""
-    root = tmp_path / "project"
+    return _copy(mini_template, tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def built_template(mini_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mini-built") / "project"
     shutil.copytree(mini_template, root)
+    run_pipeline(MiniProject(root).params)
+    return root
+
+
+@pytest.fixture
+def built(built_template: Path, tmp_path: Path) -> MiniProject:
+    """A fresh copy of the small project after one full pipeline run."""
+    return _copy(built_template, tmp_path / "project")
+
+
+def _copy(template: Path, root: Path) -> MiniProject:
+    shutil.copytree(template, root)
     return MiniProject(root)
 
 

@@ -18,27 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_module
-from tests.reliability.conftest import MiniProject, run_pipeline, tree_bytes
+from tests.reliability.conftest import MiniProject, tree_bytes
 
 pytestmark = pytest.mark.slow
 
 OUTPUTS = ("data", "metrics", "models", "reports")
-
-
-@pytest.fixture(scope="session")
-def built_template(mini_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("mini-built") / "project"
-    shutil.copytree(mini_template, root)
-    run_pipeline(MiniProject(root).params)
-    return root
-
-
-@pytest.fixture
-def built(built_template: Path, tmp_path: Path) -> MiniProject:
-    """The small project after one full pipeline run."""
-    root = tmp_path / "project"
-    shutil.copytree(built_template, root)
-    return MiniProject(root)
 
 
 def stance(project: MiniProject, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ command ever writes to the human annotations."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -54,14 +53,6 @@ _KILLER = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def built_once(mini_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("faults") / "project"
-    shutil.copytree(mini_template, root)
-    run_pipeline(MiniProject(root).params)
-    return root
-
-
 @pytest.mark.parametrize(
     ("stage", "hook"),
     [
@@ -74,10 +65,9 @@ def built_once(mini_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     ],
 )
 def test_killed_stage_leaves_previous_outputs_intact(
-    built_once: Path, tmp_path: Path, stage: str, hook: str
+    built: MiniProject, stage: str, hook: str
 ) -> None:
-    project = MiniProject(tmp_path / "project")
-    shutil.copytree(built_once, project.root)
+    project = built
     # A changed input, so the stage would write different bytes if it finished.
     (project.root / "seeds" / "extra.txt").write_text(
         "Late Edition\n\nThe Kremlin and Beijing traded warm words at the forum.\n",
