@@ -86,6 +86,25 @@ def test_train_refuses_stale_evaluation(labelled: Params) -> None:
         run_train(changed)
 
 
+def test_train_keeps_the_out_of_fold_predictions_with_their_text(labelled: Params) -> None:
+    run_evaluate(labelled)
+    kept = pd.read_parquet(run_train(labelled) / "oof.parquet")
+    oof = pd.read_parquet(labelled.paths.oof)
+    labels = pd.read_parquet(labelled.paths.labels).set_index("paragraph_id")
+    assert list(kept["paragraph_id"]) == list(oof["paragraph_id"])
+    assert list(kept["text"]) == list(labels.loc[kept["paragraph_id"], "text"])
+    assert kept.drop(columns="text").equals(oof)
+
+
+def test_train_refuses_predictions_of_paragraphs_it_cannot_find(labelled: Params) -> None:
+    run_evaluate(labelled)
+    oof = pd.read_parquet(labelled.paths.oof)
+    oof.loc[0, "paragraph_id"] = "gone:000000000000"
+    oof.to_parquet(labelled.paths.oof, index=False)
+    with pytest.raises(InputDataError, match=r"oof.parquet: 1 paragraphs are not in .*labels"):
+        run_train(labelled)
+
+
 def test_cli_without_labels_says_what_to_run(labelled: Params) -> None:
     labelled.paths.labels.unlink()
     folder = labelled.paths.paragraphs.parents[1]
