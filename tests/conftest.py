@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,8 @@ SEEDS = REPO / "seeds"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The encoder cache and ONNX exports of the tests never touch the user's ~/.cache/stance.
+os.environ["STANCE_CACHE_DIR"] = tempfile.mkdtemp(prefix="stance-test-cache.")
 
 # Property tests: a fixed, derandomised run in CI; `HYPOTHESIS_PROFILE=deep` to search harder.
 settings.register_profile("default", max_examples=150)

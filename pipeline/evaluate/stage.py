@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.config import Params
+from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.evaluate.loso import (
     Calibration,
     OutOfFold,
@@ -95,6 +96,7 @@ def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
 
 def run_evaluate(params: Params) -> dict:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
+    configure_encoding(EncodingOptions.from_params(params.encoder))
     labels = read_labels(params.paths.labels)
     oof = leave_one_source_out(labels, params, lambda: build_model(params))
     label_list = list(params.labels)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pipeline.config import Params
-from pipeline.encoder import SentenceEncoder, TextEncoder
+from pipeline.encoder import TextEncoder, make_encoder
 from pipeline.label.annotations import Annotation
 from pipeline.label.base import Labeler
 
@@ -25,9 +25,7 @@ class LabelerContext:
 
     def shared_encoder(self) -> TextEncoder:
         if self.encoder is None:
-            self.encoder = SentenceEncoder(
-                self.params.encoder.path, batch_size=self.params.encoder.batch_size
-            )
+            self.encoder = make_encoder(self.params.encoder.path)
         return self.encoder
 
 

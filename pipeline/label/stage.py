@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.config import Params
-from pipeline.encoder import TextEncoder
+from pipeline.encoder import EncodingOptions, TextEncoder, configure_encoding
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.label.aggregate import Aggregate, weighted_vote
@@ -227,6 +227,7 @@ def _read_optional(path: Path, reader, what: str, labels: Sequence[str]) -> list
 
 def run_label(params: Params, *, encoder: TextEncoder | None = None) -> LabelingResult:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
+    configure_encoding(EncodingOptions.from_params(params.encoder))
     paths = params.paths
     paragraphs = read_paragraphs(paths.paragraphs)
     annotations = _read_optional(paths.gold, read_gold, "gold annotations", params.labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -9,7 +10,7 @@ from typing import Any, Self
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.encoder import SentenceEncoder
+from pipeline.encoder import EncodingOptions, SentenceModel, encoding_options, make_encoder
 from pipeline.models.base import StanceClassifier
 from pipeline.models.chunking import chunk_texts, pool
 from pipeline.models.safe_io import dump_estimator, load_estimator
@@ -18,15 +19,22 @@ _FILE = "logreg.skops"
 
 
 class EmbeddingCache:
-    """Paragraph embeddings by text, so cross-validation folds encode each text once."""
+    """Pooled paragraph embeddings by text, so cross-validation folds encode each text once.
 
-    def __init__(self, encoder: SentenceEncoder) -> None:
+    At most `max_texts` are kept in memory (least recently used dropped first), so
+    scoring a large corpus in a stream does not grow; the encoder may keep more
+    on disk (`CachedEncoder`).
+    """
+
+    def __init__(self, encoder: SentenceModel, max_texts: int = 20_000) -> None:
         self.encoder = encoder
-        self._vectors: dict[str, np.ndarray] = {}
+        self.max_texts = max_texts
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Length-weighted mean of sentence-window embeddings per text, re-normalised."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
             tokenizer = self.encoder.tokenizer()
             limit = self.encoder.max_seq_length - 2  # room for [CLS] and [SEP]
@@ -37,19 +45,23 @@ class EmbeddingCache:
             windows, owners, weights = chunk_texts(missing, count, limit)
             pooled = pool(self.encoder.encode(windows), owners, weights, len(missing))
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            self._vectors.update(zip(missing, pooled.astype(np.float32), strict=True))
-        return np.stack([self._vectors[t] for t in texts]) if len(texts) else np.zeros((0, 0))
+            known.update(zip(missing, pooled.astype(np.float32), strict=True))
+        for text in known:
+            self._vectors[text] = known[text]
+            self._vectors.move_to_end(text)
+        while len(self._vectors) > self.max_texts:
+            self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in texts]) if len(texts) else np.zeros((0, 0))
 
 
-_CACHES: dict[str, EmbeddingCache] = {}
+_CACHES: dict[tuple[str, EncodingOptions], EmbeddingCache] = {}
 
 
-def shared_cache(encoder_path: str | None, batch_size: int = 32) -> EmbeddingCache:
-    """One cache per encoder per process (safe to drop: it only saves recomputation)."""
-    key = encoder_path or "bundled"
+def shared_cache(encoder_path: str | None) -> EmbeddingCache:
+    """One cache per encoder and encoding options per process (safe to drop)."""
+    key = (encoder_path or "bundled", encoding_options())
     if key not in _CACHES:
-        path = Path(encoder_path) if encoder_path else None
-        _CACHES[key] = EmbeddingCache(SentenceEncoder(path, batch_size=batch_size))
+        _CACHES[key] = EmbeddingCache(make_encoder(Path(encoder_path) if encoder_path else None))
     return _CACHES[key]
 
 

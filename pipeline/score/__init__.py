@@ -1,6 +1,7 @@
 """`stance score`: new article files scored by a trained model, paragraph by paragraph.
 
-`inputs` reads and segments files exactly as the segment stage does, `core`
+`inputs` reads and segments files exactly as the segment stage does, one
+article at a time (`tables` reads parquet/jsonl tables of articles), `core`
 batches paragraphs through the model and computes each article's index as the
 report does, `formats` writes table/json/jsonl/csv, `model` is the Python API
 (`StanceModel`) and `stage` the shell the CLI calls.

@@ -6,15 +6,17 @@ jsonl (stable; every line has "type"):
    "stance_index", "ci_low", "ci_high"}                                 per article
   {"type": "paragraph", "doc", "paragraph_id", "position", "text",
    "label", "probs": {<label>: p}}                                      after its document
-json: the same content as one object, {"model": {...}, "documents": [{..., "paragraphs": [...]}]}.
+json: the same content as one object, {"model": {...}, "documents": [{..., "paragraphs": [...]}]},
+  written article by article (the layout of `json.dump(..., indent=2)`).
 csv: one row per paragraph, probabilities as prob_<label> columns and the model's version.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -78,16 +80,29 @@ def write_scores(
     documents: Iterable[ScoredDocument],
     *,
     labels: Sequence[str],
-    failed: int = 0,
+    failed: Sequence[str] = (),
 ) -> Totals:
-    """Write scored articles to `stream` in `output_format`, as they arrive."""
+    """Write scored articles to `stream` in `output_format`, each as it arrives.
+
+    Nothing is written before the first article is scored (or the input ends),
+    so an input that stops the run early leaves the output empty. `failed` is
+    read only after the last article: a list that fills while the articles are
+    read is counted whole.
+    """
     writer = {
         OutputFormat.jsonl: _write_jsonl,
         OutputFormat.json: _write_json,
         OutputFormat.csv: _write_csv,
         OutputFormat.table: _write_table,
     }[output_format]
-    return writer(stream, info, documents, labels, failed)
+    return writer(stream, info, _first_scored(documents), labels, failed)
+
+
+def _first_scored(documents: Iterable[ScoredDocument]) -> Iterator[ScoredDocument]:
+    """The same articles, with the first one already scored."""
+    articles = iter(documents)
+    first = next(articles, None)
+    return iter(()) if first is None else itertools.chain([first], articles)
 
 
 def _dumps(record: dict) -> str:
@@ -99,7 +114,7 @@ def _write_jsonl(
     info: ModelInfo,
     documents: Iterable[ScoredDocument],
     labels: Sequence[str],
-    failed: int,
+    failed: Sequence[str],
 ) -> Totals:
     stream.write(_dumps(info.record()) + "\n")
     n_documents = n_paragraphs = 0
@@ -120,18 +135,23 @@ def _write_json(
     info: ModelInfo,
     documents: Iterable[ScoredDocument],
     labels: Sequence[str],
-    failed: int,
+    failed: Sequence[str],
 ) -> Totals:
-    articles = [
-        {
+    """One object, written piece by piece as `json.dump(..., indent=2)` would lay it out."""
+    opening = json.dumps({"model": _untyped(info.record())}, indent=2)
+    stream.write(opening.removesuffix("\n}") + ',\n  "documents": [')
+    n_documents = n_paragraphs = 0
+    for document in documents:
+        article = {
             **_untyped(document.record()),
             "paragraphs": [_untyped(p.record(document.doc), "doc") for p in document.paragraphs],
         }
-        for document in documents
-    ]
-    json.dump({"model": _untyped(info.record()), "documents": articles}, stream, indent=2)
-    stream.write("\n")
-    return Totals(len(articles), sum(len(article["paragraphs"]) for article in articles))
+        # JSON escapes newlines inside strings, so every newline here is layout.
+        nested = json.dumps(article, indent=2).replace("\n", "\n    ")
+        stream.write(("\n    " if n_documents == 0 else ",\n    ") + nested)
+        n_documents, n_paragraphs = n_documents + 1, n_paragraphs + document.n_paragraphs
+    stream.write("\n  ]\n}\n" if n_documents else "]\n}\n")
+    return Totals(n_documents, n_paragraphs)
 
 
 def csv_columns(labels: Sequence[str]) -> list[str]:
@@ -152,7 +172,7 @@ def _write_csv(
     info: ModelInfo,
     documents: Iterable[ScoredDocument],
     labels: Sequence[str],
-    failed: int,
+    failed: Sequence[str],
 ) -> Totals:
     writer = csv.DictWriter(stream, fieldnames=csv_columns(labels), lineterminator="\n")
     writer.writeheader()
@@ -171,7 +191,7 @@ def _write_table(
     info: ModelInfo,
     documents: Iterable[ScoredDocument],
     labels: Sequence[str],
-    failed: int,
+    failed: Sequence[str],
 ) -> Totals:
     from rich.console import Console
 
@@ -184,7 +204,7 @@ def _write_table(
         n_documents, n_paragraphs = n_documents + 1, n_paragraphs + document.n_paragraphs
     model = info.name if info.version is None else f"{info.name} ({info.version})"
     summary = f"{_count(n_documents, 'article')}, {_count(n_paragraphs, 'paragraph')} scored by "
-    summary += model + (f"; {_count(failed, 'input')} failed" if failed else "")
+    summary += model + (f"; {_count(len(failed), 'input')} failed" if failed else "")
     console.print(summary, markup=False)
     return Totals(n_documents, n_paragraphs)
 

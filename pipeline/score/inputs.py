@@ -1,4 +1,5 @@
-"""What `stance score` reads: files, folders and standard input, segmented as the pipeline does.
+"""What `stance score` reads: files, folders, article tables and standard input, segmented
+as the pipeline does, one article at a time.
 
 Files go through the segment stage's own `segment_document`, so cleaning,
 paragraph ids and HTML extraction are the pipeline's. Metadata comes from a
@@ -6,8 +7,14 @@ manifest (`sources.csv`, as named by `paths.manifest`) in the folder given, or
 in a file's own folder; a file with no manifest row gets its doc_id from its
 path (as the segment stage derives it) and `--source` as its source, else what
 the segmenter assigns by default (an HTML page's site name, else
-`unknown:<doc_id>`). A file that cannot be used is a one-line warning and the
-others are still scored; `strict` turns the first one into an error.
+`unknown:<doc_id>`). A `.parquet` or `.jsonl` file is a table of articles, one
+per row (`pipeline.score.tables`); its rows go through `segment_article`.
+
+Arguments are listed first (folders searched, manifests read); then each file
+or table row is read and segmented only when the scorer asks for the next
+article, so memory does not grow with the corpus. An input that cannot be used
+is a one-line warning and the others are still scored; `strict` turns the
+first one into an error.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +31,7 @@ from pipeline.config import SegmentParams
 from pipeline.errors import DocumentError, InputDataError, StanceError
 from pipeline.io import decode_text, display_path
 from pipeline.score.core import SegmentedDocument, segmented_document
+from pipeline.score.tables import TableRow, count_rows, is_table, read_table
 from pipeline.segment.manifest import ManifestRow, read_manifest
 
 # The segment stage's rule for files without a manifest row; its ids depend on it.
@@ -58,6 +66,69 @@ class ReadResult:
     failed: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class StandardInput:
+    """The `-` argument: one article on standard input."""
+
+
+@dataclass(frozen=True)
+class ArticleTable:
+    """A `.parquet` or `.jsonl` file of articles, one per row."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class UnusableArgument:
+    """An argument that names nothing to read (a missing path, a folder without articles)."""
+
+    message: str
+
+
+Input = Document | ArticleTable | StandardInput | UnusableArgument
+
+
+class DocumentStream:
+    """The articles the PATH arguments name, each read and segmented when it is reached.
+
+    The arguments are listed on creation; iterating reads the inputs in
+    argument order (folders sorted). Each input that cannot be used is logged
+    as one warning naming it and appended to `failed`, which is complete once
+    the iteration ends; with `strict` the first one raises a `StanceError`
+    (exit code 1) instead. Iterate once.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        options: ReadOptions,
+        *,
+        strict: bool = False,
+        stdin: BinaryIO | None = None,
+    ) -> None:
+        self.options = options
+        self.strict = strict
+        self.stdin = stdin
+        self.inputs = list_inputs(paths, options)
+        self.failed: list[str] = []
+
+    def expected_count(self) -> int:
+        """Articles to expect, for a progress bar: one per file, a table's rows (a jsonl
+        file's lines), one for standard input."""
+        return sum(_expected_articles(item) for item in self.inputs)
+
+    def __iter__(self) -> Iterator[SegmentedDocument]:
+        for item in self.inputs:
+            for outcome in read_input(item, self.options, self.stdin):
+                if isinstance(outcome, SegmentedDocument):
+                    yield outcome
+                elif self.strict:
+                    raise StanceError(f"{outcome}; stopped (--strict)")
+                else:
+                    log.warning("%s; skipped", outcome)
+                    self.failed.append(outcome)
+
+
 def read_documents(
     paths: Sequence[Path | str],
     options: ReadOptions,
@@ -65,58 +136,91 @@ def read_documents(
     strict: bool = False,
     stdin: BinaryIO | None = None,
 ) -> ReadResult:
-    """Segment every article the arguments name, in argument order (folders sorted).
+    """Every article the arguments name, segmented, as one list (see `DocumentStream`)."""
+    stream = DocumentStream(paths, options, strict=strict, stdin=stdin)
+    return ReadResult(list(stream), stream.failed)
 
-    Each problem is logged as one warning naming the file; with `strict` the
-    first one raises a `StanceError` (exit code 1) instead.
-    """
-    result = ReadResult()
+
+def list_inputs(paths: Sequence[Path | str], options: ReadOptions) -> list[Input]:
+    """What each argument names, in order, without reading an article: folders are
+    searched (and their manifests read); a file named twice (a file and its folder) is
+    kept once."""
+    inputs: list[Input] = []
     seen: set[Path] = set()
     for argument in paths:
-        for outcome in _read_argument(argument, options, stdin, seen):
-            if isinstance(outcome, SegmentedDocument):
-                result.documents.append(outcome)
-            elif strict:
-                raise StanceError(f"{outcome}; stopped (--strict)")
-            else:
-                log.warning("%s; skipped", outcome)
-                result.failed.append(outcome)
-    return result
-
-
-def _read_argument(
-    argument: Path | str, options: ReadOptions, stdin: BinaryIO | None, seen: set[Path]
-) -> Iterator[SegmentedDocument | str]:
-    """The articles of one argument, or a message for each input that failed."""
-    if str(argument) == STDIN:
+        if str(argument) == STDIN:
+            inputs.append(StandardInput())
+            continue
         try:
-            yield read_stdin(stdin, options)
+            documents = documents_at(Path(argument), options)
+        except InputDataError as error:
+            inputs.append(UnusableArgument(str(error)))
+            continue
+        for document in documents:
+            key = document.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                inputs.append(ArticleTable(document.path) if is_table(document.path) else document)
+    return inputs
+
+
+def _expected_articles(item: Input) -> int:
+    if isinstance(item, ArticleTable):
+        return count_rows(item.path)
+    return 0 if isinstance(item, UnusableArgument) else 1
+
+
+def read_input(
+    item: Input, options: ReadOptions, stdin: BinaryIO | None
+) -> Iterator[SegmentedDocument | str]:
+    """The articles of one input, or a message for each one that cannot be used."""
+    if isinstance(item, UnusableArgument):
+        yield item.message
+    elif isinstance(item, ArticleTable):
+        yield from _read_table_articles(item.path, options)
+    elif isinstance(item, StandardInput):
+        try:
+            document = read_stdin(stdin, options)
         except DocumentError as error:
             yield str(error)
-        return
-    try:
-        documents = documents_at(Path(argument), options)
-    except InputDataError as error:
-        yield str(error)
-        return
-    for document in documents:
-        key = document.path.resolve()
-        if key in seen:
-            continue  # named twice (a file and its folder): scored once
-        seen.add(key)
+        else:
+            yield document
+    else:
         try:
-            described, segmentation = segment_document(document, options.segment)
+            described, segmentation = segment_document(item, options.segment)
         except InputDataError as error:  # DocumentError, or a file gone since listing
             yield str(error)
+            return
+        yield segmented_document(described, segmentation, doc=display_path(item.path))
+
+
+def _read_table_articles(path: Path, options: ReadOptions) -> Iterator[SegmentedDocument | str]:
+    """A table's rows segmented one by one; a row's own source wins over `--source`."""
+    for row in read_table(path, max_mb=options.segment.max_file_mb):
+        if isinstance(row, str):
+            yield row
             continue
-        yield segmented_document(described, segmentation, doc=display_path(document.path))
+        try:
+            document = table_article(row, options)
+        except DocumentError as error:
+            yield str(error)
+        else:
+            yield document
+
+
+def table_article(row: TableRow, options: ReadOptions) -> SegmentedDocument:
+    """Segment one table row as a file with that text and manifest row would be."""
+    meta = row.meta if row.meta.source else replace(row.meta, source=options.source or "")
+    html = looks_like_html(row.text) if row.html is None else row.html
+    return segment_article(row.text, meta, options, doc=row.doc, html=html)
 
 
 def documents_at(path: Path, options: ReadOptions) -> list[Document]:
     """The article files a PATH names, each with its manifest row or a derived one.
 
     A folder is searched recursively for the segment extensions (hidden files
-    skipped, as the segment stage does); a file is taken whatever its extension.
+    skipped, as the segment stage does); a file is taken whatever its extension
+    (a table's rows bring their own metadata; its manifest row goes unused).
     """
     name = display_path(path)
     if path.is_dir():

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import Params, ReportParams
-from pipeline.encoder import use_offline_hub
+from pipeline.config import EncoderBackend, EncoderParams, Params, ReportParams
+from pipeline.encoder import EncodingOptions, configure_encoding, use_offline_hub
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
 from pipeline.models.persist import CARD_FILE, TrainedModel, load_model
 from pipeline.report.summary import IndexSettings
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.core import ScoredDocument, SegmentedDocument, score_documents
-from pipeline.score.inputs import ReadOptions, looks_like_html, read_documents, segment_article
+from pipeline.score.inputs import DocumentStream, ReadOptions, looks_like_html, segment_article
 from pipeline.segment.manifest import ManifestRow
 
 _WARM_UP = "A short paragraph that loads the encoder before the first batch."
@@ -102,13 +102,23 @@ class StanceModel:
         *,
         params: Params | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        backend: EncoderBackend | None = None,
+        cache: bool | None = None,
     ) -> StanceModel:
         """Load a saved model folder (from `stance train`) and its encoder, offline.
 
-        `params` supplies the segment settings, the manifest name and the
-        bootstrap settings (`report`); without it, their defaults are used.
+        `params` supplies the segment settings, the manifest name, the bootstrap
+        settings (`report`) and the encoder's inference path and cache
+        (`encoder`); without it, their defaults are used. `backend` and `cache`
+        override the encoder settings (for this process).
         """
         use_offline_hub()
+        options = EncodingOptions.from_params(params.encoder if params else EncoderParams())
+        if backend is not None:
+            options = replace(options, backend=backend)
+        if cache is not None:
+            options = replace(options, cache=cache)
+        configure_encoding(options)
         folder = Path(folder)
         if not folder.is_dir():
             raise InputDataError(f"{display_path(folder)}: model folder not found")
@@ -173,8 +183,8 @@ class StanceModel:
     def score_files(
         self, paths: Iterable[Path | str], *, source: str | None = None, strict: bool = False
     ) -> ScoredFiles:
-        """Score files and folders as `stance score` does: warnings for bad files, or
-        a `StanceError` at the first one with `strict`."""
+        """Score files, folders and article tables as `stance score` does: warnings for
+        bad inputs, or a `StanceError` at the first one with `strict`."""
         options = self.read if source is None else replace(self.read, source=source)
-        read = read_documents(list(paths), options, strict=strict)
-        return ScoredFiles(list(self.score_documents(read.documents)), read.failed)
+        articles = DocumentStream(list(paths), options, strict=strict)  # read as scored
+        return ScoredFiles(list(self.score_documents(articles)), articles.failed)

@@ -1,4 +1,4 @@
-"""The I/O shell of `stance score`: new article files in, scores on stdout or in a file.
+"""The I/O shell of `stance score`: new article files or tables in, scores on stdout or in a file.
 
 The model is the one `dvc repro` trained (`paths.models`/`train.model` in
 params) unless a folder is given. params.yaml is optional here: without it the
@@ -18,20 +18,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from pipeline.config import DEFAULT_PARAMS, Params, load_params
+from pipeline.config import DEFAULT_PARAMS, EncoderBackend, Params, load_params
 from pipeline.console import progress
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path
 from pipeline.models.persist import MODEL_FILE
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.formats import OutputFormat, Totals, choose_format, write_scores
-from pipeline.score.inputs import read_documents
+from pipeline.score.inputs import DocumentStream
 from pipeline.score.model import StanceModel
 from pipeline.train.stage import model_folder as default_model_folder
 
 log = logging.getLogger(__name__)
 
-# A progress bar is worth showing (on a terminal) from this many articles on.
+# A progress bar is worth showing (on a terminal) from this many expected articles on.
 MANY_FILES = 20
 
 
@@ -84,10 +84,21 @@ def run_score(
     source: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     strict: bool = False,
+    backend: EncoderBackend | None = None,
+    cache: bool | None = None,
 ) -> ScoreRun:
-    """The command: find and load the model once, then score every input."""
+    """The command: find and load the model once, then score every input.
+
+    `backend` and `cache` override `encoder.backend` and `encoder.cache` of params.
+    """
     params = optional_params(params_file)
-    scorer = StanceModel.load(model_folder(model, params), params=params, batch_size=batch_size)
+    scorer = StanceModel.load(
+        model_folder(model, params),
+        params=params,
+        batch_size=batch_size,
+        backend=backend,
+        cache=cache,
+    )
     return score_paths(
         scorer, paths, output_format=output_format, output=output, source=source, strict=strict
     )
@@ -103,11 +114,15 @@ def score_paths(
     strict: bool = False,
     stdin: BinaryIO | None = None,
 ) -> ScoreRun:
-    """Segment the inputs, score them in batches and write them as they are scored."""
+    """Read, segment and score the inputs one article at a time, writing each as it is scored.
+
+    Nothing here holds every article: memory stays flat however many files or
+    table rows there are. The failed inputs are known once the last is read.
+    """
     options = model.read if source is None else replace(model.read, source=source)
-    read = read_documents(paths, options, strict=strict, stdin=stdin)
+    articles = DocumentStream(paths, options, strict=strict, stdin=stdin)
     chosen = choose_format(output_format, output, stdout_is_terminal=sys.stdout.isatty())
-    documents = progress(read.documents, "Scoring", total=len(read.documents), min_items=MANY_FILES)
+    documents = progress(articles, "Scoring", total=articles.expected_count(), min_items=MANY_FILES)
     try:
         with _output_stream(output) as stream:
             totals = write_scores(
@@ -116,20 +131,20 @@ def score_paths(
                 model.info,
                 model.score_documents(documents),
                 labels=model.labels,
-                failed=len(read.failed),
+                failed=articles.failed,  # filled while reading; the table's footer reads it last
             )
     except BrokenPipeError:  # `stance score ... | head`: the reader has seen enough
         _silence_stdout()
-        return ScoreRun(Totals(0, 0), tuple(read.failed), chosen)
+        return ScoreRun(Totals(0, 0), tuple(articles.failed), chosen)
     if output is not None or chosen is not OutputFormat.table:
         log.info(
             "score: %d paragraphs from %d documents (%d failed) -> %s",
             totals.paragraphs,
             totals.documents,
-            len(read.failed),
+            len(articles.failed),
             "standard output" if output is None else display_path(output),
         )
-    return ScoreRun(totals, tuple(read.failed), chosen)
+    return ScoreRun(totals, tuple(articles.failed), chosen)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.config import Params
+from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.errors import InputDataError
 from pipeline.evaluate.loso import model_id
 from pipeline.evaluate.stage import read_labels
@@ -86,6 +87,7 @@ def out_of_fold_with_text(params: Params, labels: pd.DataFrame) -> pd.DataFrame:
 
 def run_train(params: Params) -> Path:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
+    configure_encoding(EncodingOptions.from_params(params.encoder))
     labels = read_labels(params.paths.labels)
     identifier = model_id(params)
     evaluation = _read_json(params.paths.eval_metrics, "evaluation metrics")
