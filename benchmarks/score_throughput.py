@@ -1,20 +1,20 @@
-"""How fast `stance score` is, beside the raw sentence encoder on the same paragraphs.
+"""How fast `stance score` is, per model and encoder backend, beside the raw sentence encoder.
 
-Builds temporary folders of articles from the seed paragraphs (each paragraph
-made unique, so no embedding cache can help), then measures on CPU:
+On the generated corpus (seed paragraphs made unique; see harness.py), measures on CPU:
 - `stance score` in-process, end to end (read, segment, score in batches,
-  bootstrap, write jsonl), with the model's load (weights and encoder) timed
-  separately; once per `--batch-size` given, each on its own fresh paragraphs;
-- the raw `SentenceEncoder` on the same paragraph texts (each truncated to the
-  encoder's 256 word pieces; the model encodes sentence windows instead, whose
-  count is reported);
-- with `--cli`, also the command as a user runs it (`python -m pipeline score
-  DIR -o FILE`), process start and model load included.
-The work is split into rounds that alternate the order of the measurements, so
-other load on the machine slows them alike. About 5 minutes for the default
-2000 paragraphs on a 2-core CPU. Writes benchmarks/results/score_throughput.json
-and prints it. Run: `python benchmarks/score_throughput.py [--paragraphs N]
-[--batch-size N [N ...]] [--model DIR] [--cli]`.
+  bootstrap, write jsonl), for the default model and every model folder under
+  models/zoo/, once per encoder backend (torch, onnx, onnx-int8) where the
+  model uses one; each model's load (weights, encoder, ONNX export) is timed
+  apart, and the persistent embedding cache is off;
+- the raw sentence encoder of each backend on paragraphs of the same mix (each
+  truncated to the encoder's 256 word pieces; the models encode sentence
+  windows instead, whose count is reported);
+- a warm cache: the same articles scored twice by the default model with the
+  cache on, each run in its own process; the second run's rate is what a rerun gets.
+Every timed step gets paragraphs no cache has seen. The work is split into
+rounds that alternate the order of the steps, so other load on the machine
+slows them alike. Missing models, backends or options are skipped with a note.
+Writes <results-dir>/score_throughput.json and prints it.
 """
 
 from __future__ import annotations
@@ -22,80 +22,238 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import torch
+from harness import (
+    BACKENDS,
+    REPO,
+    RESULTS_DIR,
+    accepts,
+    default_model_folder,
+    generated_articles,
+    generated_paragraphs,
+    isolate_stance_cache,
+    load_average,
+    machine_facts,
+    model_kind,
+    rate,
+    relative,
+    seed_paragraphs,
+    write_article_folder,
+    write_result,
+)
 
-from pipeline.config import load_params
-from pipeline.encoder import SentenceEncoder, use_offline_hub
-from pipeline.io import display_path
-from pipeline.models.chunking import chunk_texts
-from pipeline.score import DEFAULT_BATCH_SIZE
-from pipeline.score.formats import OutputFormat
-from pipeline.score.inputs import ReadOptions, read_documents
-from pipeline.score.model import StanceModel
-from pipeline.score.stage import score_paths
-
-OUT = Path(__file__).parent / "results" / "score_throughput.json"
-PARAGRAPHS_PER_ARTICLE = 20
-ROUNDS = 4
-_WARM_UP = "A short paragraph that loads the encoder before the first batch."
-
-
-def seed_paragraphs(options: ReadOptions) -> list[str]:
-    """The seed corpus's paragraphs, segmented by the pipeline."""
-    seeds = load_params().paths.corpus_dir
-    return [p.text for d in read_documents([seeds], options).documents for p in d.paragraphs]
-
-
-def write_articles(folder: Path, paragraphs: list[str], count: int, tag: str) -> None:
-    """Articles of 20 seed paragraphs each, every paragraph made unique by a dispatch note."""
-    folder.mkdir(parents=True)
-    for index in range(-(-count // PARAGRAPHS_PER_ARTICLE)):
-        size = min(PARAGRAPHS_PER_ARTICLE, count - index * PARAGRAPHS_PER_ARTICLE)
-        chosen = [paragraphs[(index * 7 + k) % len(paragraphs)] for k in range(size)]
-        body = [f"{text} (Dispatch {tag}{index}.{k}.)" for k, text in enumerate(chosen)]
-        text = "\n\n".join([f"Dispatch number {tag}{index}", *body]) + "\n"
-        (folder / f"article_{index:05d}.txt").write_text(text, encoding="utf-8")
+# Fine-tuned models are measured on fewer paragraphs (`--slow-paragraphs`).
+SLOW_KINDS = ("setfit", "transformer")
+_WARM_UP = "A short paragraph that loads the encoder before the first timed batch."
+WARM_UP_PARAGRAPHS = 20
 
 
-def rate(count: int, seconds: float) -> float:
-    return round(count / seconds, 1) if seconds > 0 else float("inf")
+@dataclass
+class Subject:
+    """One thing timed in every round: a model scoring articles, or a raw encoder."""
+
+    label: str
+    kind: str  # "stance_score" or "raw_encoder"
+    backend: str
+    paragraphs: int
+    # (scratch folder, tag, paragraphs) -> (paragraphs handled, seconds timed)
+    run: Callable[[Path, str, int], tuple[int, float]]
+    facts: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    handled: int = 0
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "subject": self.label,
+            "kind": self.kind,
+            "backend": self.backend,
+            **self.facts,
+            "paragraphs": self.handled,
+            "seconds": round(self.seconds, 2),
+            "paragraphs_per_s": rate(self.handled, self.seconds),
+        }
 
 
-def timed(step: Callable[[], int]) -> tuple[float, int]:
-    """Seconds a step takes, and the paragraphs it handled."""
+@contextmanager
+def onnx_runtime_runs() -> Iterator[list[int]]:
+    """Count ONNX Runtime session runs inside the block: whether a backend is really used."""
+    counter = [0]
+    try:
+        from onnxruntime.capi.onnxruntime_inference_collection import Session
+    except ImportError:
+        yield counter
+        return
+    original = Session.run
+
+    def counted(self, *args, **kwargs):
+        counter[0] += 1
+        return original(self, *args, **kwargs)
+
+    Session.run = counted
+    try:
+        yield counter
+    finally:
+        Session.run = original
+
+
+def first_line(error: BaseException) -> str:
+    """An error as one line; the type is left out of this script's own LookupErrors."""
+    lines = str(error).strip().splitlines()
+    text = lines[0][:200] if lines else ""
+    return text if type(error) is LookupError else f"{type(error).__name__}: {text}"
+
+
+def model_folders(requested: list[Path] | None) -> list[Path]:
+    """The default model first, then every folder under models/zoo/, or those requested."""
+    if requested:
+        return requested
+    zoo = REPO / "models" / "zoo"
+    return [default_model_folder(), *sorted(p for p in zoo.glob("*") if p.is_dir())]
+
+
+def encoding_switch() -> Callable[[], None]:
+    """A function that puts back the encoder settings in force now.
+
+    `StanceModel.load` sets the backend for the whole process, so a model loaded
+    later would move every earlier one to its backend; each timed step calls
+    this first so it runs on the backend its model was loaded with.
+    """
+    try:
+        from pipeline.encoder import configure_encoding, encoding_options
+    except ImportError:  # settings are per model: nothing to restore
+        return lambda: None
+    options = encoding_options()
+    return lambda: configure_encoding(options)
+
+
+def load_options(backend: str, batch_size: int, *, cache: bool) -> dict[str, Any]:
+    """Keyword arguments for `StanceModel.load` that this version of it accepts."""
+    from pipeline.score.model import StanceModel
+
+    options: dict[str, Any] = {"batch_size": batch_size}
+    if accepts(StanceModel.load, "backend"):
+        options["backend"] = backend
+    if accepts(StanceModel.load, "cache"):
+        options["cache"] = cache
+    return options
+
+
+def score_subject(
+    folder: Path, kind: str, backend: str, arguments: argparse.Namespace, sources: list[str]
+) -> Subject:
+    """Load a model for one backend (timed) and check the backend is the one used."""
+    from pipeline.config import load_params
+    from pipeline.score.formats import OutputFormat
+    from pipeline.score.model import StanceModel
+    from pipeline.score.stage import score_paths
+
+    params = load_params(REPO / "params.yaml")
+    options = load_options(backend, arguments.batch_size, cache=False)
     start = time.perf_counter()
-    count = step()
-    return time.perf_counter() - start, count
+    model = StanceModel.load(folder, params=params, **options)
+    load_seconds = time.perf_counter() - start
+    activate = encoding_switch()
+    with onnx_runtime_runs() as runs:
+        model.predict_proba([f"Probe of {relative(folder)} on {backend}: Moscow and Beijing."])
+    if backend != "torch" and runs[0] == 0:
+        raise LookupError(
+            f"does not run on ONNX Runtime with backend {backend} (a probe paragraph made "
+            "no ONNX Runtime call); not measured"
+        )
+
+    def run(scratch: Path, tag: str, count: int) -> tuple[int, float]:
+        write_article_folder(scratch / "articles", generated_articles(sources, count, tag), tag)
+        activate()
+        with onnx_runtime_runs() as runs:
+            start = time.perf_counter()
+            done = score_paths(
+                model,
+                [scratch / "articles"],
+                output_format=OutputFormat.jsonl,
+                output=scratch / "scores.jsonl",
+            )
+            seconds = time.perf_counter() - start
+        facts["onnx_runtime_runs"] += runs[0]  # 0 on torch; more than 0 on onnx, onnx-int8
+        return done.totals.paragraphs, seconds
+
+    facts = {
+        "model": kind,
+        "default": folder.resolve() == default_model_folder().resolve(),
+        "load_s": round(load_seconds, 2),
+        "onnx_runtime_runs": 0,
+    }
+    return Subject(
+        label=relative(folder),
+        kind="stance_score",
+        backend=backend,
+        paragraphs=arguments.slow_paragraphs if kind in SLOW_KINDS else arguments.paragraphs,
+        run=run,
+        facts=facts,
+    )
 
 
-def score_step(model: StanceModel, folder: Path, batch_size: int) -> Callable[[], int]:
-    def step() -> int:
-        model.batch_size = batch_size
-        output = folder.with_suffix(".jsonl")
-        run = score_paths(model, [folder], output_format=OutputFormat.jsonl, output=output)
-        return run.totals.paragraphs
+def raw_encoder(backend: str, batch_size: int, cache_root: Path):
+    """The bare sentence encoder of a backend: PyTorch, or the ONNX one when present."""
+    from pipeline.config import load_params
 
-    return step
+    path = load_params(REPO / "params.yaml").encoder.path
+    if backend == "torch":
+        from pipeline.encoder import SentenceEncoder
+
+        return SentenceEncoder(path, batch_size=batch_size)
+    try:
+        from pipeline.onnx_encoder import OnnxSentenceEncoder
+    except ImportError as error:
+        raise LookupError(f"pipeline.onnx_encoder is not there yet ({error})") from None
+    options: dict[str, Any] = {"batch_size": batch_size, "quantized": backend == "onnx-int8"}
+    if accepts(OnnxSentenceEncoder, "cache_root"):
+        options["cache_root"] = cache_root
+    return OnnxSentenceEncoder(path, **options)
 
 
-def encoder_step(encoder: SentenceEncoder, texts: list[str]) -> Callable[[], int]:
-    def step() -> int:
+def encoder_subject(
+    backend: str, arguments: argparse.Namespace, sources: list[str], cache_root: Path
+) -> Subject:
+    """A raw encoder, loaded (timed) by encoding one short text."""
+    from pipeline.config import load_params
+
+    batch_size = load_params(REPO / "params.yaml").encoder.batch_size
+    start = time.perf_counter()
+    encoder = raw_encoder(backend, batch_size, cache_root)
+    encoder.encode([_WARM_UP])
+    load_seconds = time.perf_counter() - start
+
+    def run(scratch: Path, tag: str, count: int) -> tuple[int, float]:
+        texts = generated_paragraphs(sources, count, tag)
+        start = time.perf_counter()
         encoder.encode(texts)
-        return len(texts)
+        return len(texts), time.perf_counter() - start
 
-    return step
+    return Subject(
+        label="raw encoder",
+        kind="raw_encoder",
+        backend=backend,
+        paragraphs=arguments.paragraphs,
+        run=run,
+        facts={"encoder": type(encoder).__name__, "load_s": round(load_seconds, 2)},
+    )
 
 
-def count_windows(encoder: SentenceEncoder, texts: list[str]) -> int:
+def count_windows(texts: list[str]) -> int:
     """How many sentence windows the embedding models cut these paragraphs into."""
+    from pipeline.encoder import SentenceEncoder
+    from pipeline.models.chunking import chunk_texts
+
+    encoder = SentenceEncoder()
     tokenizer, limit = encoder.tokenizer(), encoder.max_seq_length - 2
 
     def count(text: str) -> int:
@@ -104,118 +262,208 @@ def count_windows(encoder: SentenceEncoder, texts: list[str]) -> int:
     return len(chunk_texts(texts, count, limit)[0])
 
 
-def paragraph_texts(folder: Path, options: ReadOptions) -> list[str]:
-    return [p.text for d in read_documents([folder], options).documents for p in d.paragraphs]
+def split(total: int, parts: int) -> list[int]:
+    """`total` as `parts` near-equal whole numbers."""
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
-def time_cli(folder: Path, model_folder: Path, batch_size: int) -> float:
-    command = [sys.executable, "-m", "pipeline", "--quiet", "score", str(folder)]
-    command += ["--model", str(model_folder), "--batch-size", str(batch_size)]
-    command += ["-o", str(folder.with_name("cli.jsonl"))]
+def run_rounds(subjects: list[Subject], rounds: int, scratch: Path) -> None:
+    """Time every subject once per round, the order reversed every other round.
+
+    Each subject first scores a few paragraphs untimed, so one-off costs of a
+    first real batch (lazy imports, first allocations) fall on no round.
+    """
+    for number, subject in enumerate(subjects):
+        folder = scratch / f"warm-up-s{number}"
+        folder.mkdir()
+        subject.run(folder, f"warm-up-{number}-", min(WARM_UP_PARAGRAPHS, subject.paragraphs))
+    shares = {id(subject): split(subject.paragraphs, rounds) for subject in subjects}
+    for round_index in range(rounds):
+        order = subjects if round_index % 2 == 0 else subjects[::-1]
+        for subject in order:
+            count = shares[id(subject)][round_index]
+            if not count:
+                continue
+            number = subjects.index(subject)
+            folder = scratch / f"r{round_index}-s{number}"
+            folder.mkdir()
+            # A tag per round and subject: no two steps see the same paragraph.
+            handled, seconds = subject.run(folder, f"{round_index}-{number}-", count)
+            subject.handled += handled
+            subject.seconds += seconds
+
+
+def warm_cache(
+    arguments: argparse.Namespace, folder: Path, sources: list[str], scratch: Path
+) -> dict[str, Any]:
+    """The default model scoring the same articles twice, cache on, each in a new process."""
+    articles = generated_articles(sources, arguments.warm_paragraphs, "warm-")
+    write_article_folder(scratch / "warm", articles, "warm-")
+    env = {**os.environ, "STANCE_CACHE_DIR": str(scratch / "warm-cache")}
+    command = [sys.executable, __file__, "--score-once", str(scratch / "warm")]
+    command += ["--models", str(folder), "--batch-size", str(arguments.batch_size)]
+    runs = []
+    for _ in ("cold", "warm"):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {
+        "model": relative(folder),
+        "backend": "torch",
+        "paragraphs": runs[1]["paragraphs"],
+        "first_run_paragraphs_per_s": rate(runs[0]["paragraphs"], runs[0]["seconds"]),
+        "second_run_paragraphs_per_s": rate(runs[1]["paragraphs"], runs[1]["seconds"]),
+        "second_run_load_s": runs[1]["load_s"],
+    }
+
+
+def score_once(folder: Path, model_folder: Path, batch_size: int) -> None:
+    """Helper of `warm_cache`, run in a child process: load (timed), score once, print JSON."""
+    from pipeline.config import load_params
+    from pipeline.score.formats import OutputFormat
+    from pipeline.score.model import StanceModel
+    from pipeline.score.stage import score_paths
+
     start = time.perf_counter()
-    subprocess.run(command, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    return time.perf_counter() - start
+    model = StanceModel.load(
+        model_folder,
+        params=load_params(REPO / "params.yaml"),
+        **load_options("torch", batch_size, cache=True),
+    )
+    load_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    output = folder.with_suffix(".jsonl")
+    done = score_paths(model, [folder], output_format=OutputFormat.jsonl, output=output)
+    seconds = time.perf_counter() - start
+    record = {"load_s": round(load_seconds, 2), "seconds": seconds}
+    print(json.dumps({**record, "paragraphs": done.totals.paragraphs}))
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--paragraphs", type=int, default=2000, help="per model and backend (default 2000)"
+    )
+    parser.add_argument(
+        "--slow-paragraphs",
+        type=int,
+        default=500,
+        help=f"for the fine-tuned models ({', '.join(SLOW_KINDS)}; default 500)",
+    )
+    parser.add_argument(
+        "--warm-paragraphs", type=int, default=500, help="for the warm-cache runs (default 500)"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        nargs="+",
+        help="model folders (default: the default model, then every folder in models/zoo/)",
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=list(BACKENDS),
+        choices=BACKENDS,
+        help="encoder backends to measure (default: all three)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=128, help="paragraphs per model call (default 128)"
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of alternating order")
+    parser.add_argument("--no-warm-cache", action="store_true", help="skip the warm-cache runs")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where to write")
+    parser.add_argument("--score-once", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paragraphs", type=int, default=2000, help="how many to score")
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[DEFAULT_BATCH_SIZE])
-    parser.add_argument("--model", type=Path, help="model folder (default: from params)")
-    parser.add_argument("--cli", action="store_true", help="also time `python -m pipeline`")
-    arguments = parser.parse_args()
+    arguments = parse_arguments()
+    if arguments.score_once:
+        score_once(arguments.score_once, arguments.models[0], arguments.batch_size)
+        return
+    cache_root = isolate_stance_cache()
+    from pipeline.encoder import use_offline_hub
+    from pipeline.score.model import StanceModel
+
     use_offline_hub()
-    load_before = os.getloadavg()  # other work on the machine slows every measurement
-    params = load_params()
-    model_folder = arguments.model or params.paths.models / params.train.model
+    load_before = load_average()
+    skipped: list[str] = []
+    backends = list(arguments.backends)
+    if not accepts(StanceModel.load, "backend") and backends != ["torch"]:
+        skipped.append("StanceModel.load has no `backend` yet: models measured on torch only")
+    default = default_model_folder()
+    sources = seed_paragraphs()
+    subjects: list[Subject] = []
+    for folder in model_folders(arguments.models):
+        kind = model_kind(folder)
+        if kind is None:
+            skipped.append(f"{relative(folder)}: no model there")
+            continue
+        model_backends = backends if accepts(StanceModel.load, "backend") else ["torch"]
+        for backend in model_backends:
+            try:
+                subjects.append(score_subject(folder, kind, backend, arguments, sources))
+            except Exception as error:
+                skipped.append(f"{relative(folder)} on {backend}: {first_line(error)}")
+    for backend in backends:
+        try:
+            subjects.append(encoder_subject(backend, arguments, sources, cache_root))
+        except Exception as error:
+            skipped.append(f"raw encoder on {backend}: {first_line(error)}")
 
-    start = time.perf_counter()
-    model = StanceModel.load(model_folder, params=params)
-    load_seconds = time.perf_counter() - start
-    encoder = SentenceEncoder(params.encoder.path, batch_size=params.encoder.batch_size)
-    encoder_load, _ = timed(encoder_step(encoder, [_WARM_UP]))
-    sources = seed_paragraphs(model.read)
-    totals: dict[str, list[float]] = {}
-    windows = 0
-    cli = None
+    import torch
+
     wall, cpu = time.perf_counter(), time.process_time()
-    with tempfile.TemporaryDirectory(prefix="stance-bench-") as temp:
-        per_round = -(-arguments.paragraphs // ROUNDS)
-        for round_index in range(ROUNDS):
-            count = min(per_round, arguments.paragraphs - round_index * per_round)
-            steps: list[tuple[str, Callable[[], int]]] = []
-            for batch_size in arguments.batch_size:
-                folder = Path(temp) / f"r{round_index}-b{batch_size}"
-                write_articles(folder, sources, count, f"{round_index}-{batch_size}-")
-                steps.append((f"batch_size_{batch_size}", score_step(model, folder, batch_size)))
-                if len(steps) == 1:  # the raw encoder gets the first score step's paragraphs
-                    texts = paragraph_texts(folder, model.read)
-                    steps.append(("encoder", encoder_step(encoder, texts)))
-                    windows += count_windows(encoder, texts)
-            for name, step in steps if round_index % 2 == 0 else steps[::-1]:
-                seconds, handled = timed(step)
-                total = totals.setdefault(name, [0.0, 0])
-                total[0] += seconds
-                total[1] += handled
-        busy = (time.process_time() - cpu) / (time.perf_counter() - wall) / torch.get_num_threads()
-        if arguments.cli:
-            first = Path(temp) / f"r0-b{arguments.batch_size[0]}"
-            seconds = time_cli(first, model_folder, arguments.batch_size[0])
-            count = len(paragraph_texts(first, model.read))
-            cli = {
-                "paragraphs": count,
-                "seconds": round(seconds, 2),
-                "paragraphs_per_s": rate(count, seconds),
-            }
+    with tempfile.TemporaryDirectory(prefix="stance-bench-") as scratch:
+        run_rounds(subjects, arguments.rounds, Path(scratch))
+        for subject in subjects:
+            runs = subject.facts.get("onnx_runtime_runs")
+            if runs is not None and (subject.backend == "torch") != (runs == 0):
+                skipped.append(f"{subject.label} on {subject.backend}: ran {runs} ONNX sessions")
+        busy = (time.process_time() - cpu) / (time.perf_counter() - wall)
+        warm = None
+        if arguments.no_warm_cache:
+            skipped.append("warm cache: not asked for (--no-warm-cache)")
+        elif not accepts(StanceModel.load, "cache"):
+            skipped.append("warm cache: StanceModel.load has no `cache` option yet")
+        else:
+            warm = warm_cache(arguments, default, sources, Path(scratch))
 
-    encoder_seconds, paragraphs = totals.pop("encoder")
-    encoder_rate = rate(int(paragraphs), encoder_seconds)
+    windows = count_windows(generated_paragraphs(sources, arguments.paragraphs, "w-"))
     result = {
-        "paragraphs": int(paragraphs),
-        "model": {
-            "folder": display_path(model_folder),
-            "name": model.info.name,
-            "version": model.info.version,
+        "settings": {
+            "paragraphs": arguments.paragraphs,
+            "slow_paragraphs": arguments.slow_paragraphs,
+            "rounds": arguments.rounds,
+            "batch_size": arguments.batch_size,
+            "backends": backends,
         },
-        "model_load_s": round(load_seconds, 2),
-        "stance_score": {
-            name: {
-                "seconds": round(seconds, 2),
-                "paragraphs_per_s": rate(int(count), seconds),
-                "share_of_raw_encoder_speed": round(rate(int(count), seconds) / encoder_rate, 3),
-            }
-            for name, (seconds, count) in totals.items()
-        },
-        "raw_encoder": {
-            "load_s": round(encoder_load, 2),
-            "seconds": round(encoder_seconds, 2),
-            "paragraphs_per_s": encoder_rate,
-        },
-        "windows_scored": windows,
-        "stance_score_cli": cli,
+        "default_model": relative(default),
+        "measurements": [subject.record() for subject in subjects],
+        "windows_per_paragraph": round(windows / arguments.paragraphs, 3),
+        "warm_cache": warm,
+        "skipped": skipped,
         "notes": [
-            "stance_score: in-process read, segment, score, bootstrap and jsonl write; "
-            "model load excluded",
-            "raw_encoder: SentenceEncoder.encode on the same paragraphs, each truncated to "
-            "256 word pieces",
-            "windows_scored: sentence windows the model encodes for them (nothing truncated)",
-            "stance_score_cli: `python -m pipeline score DIR -o FILE` on the first round's "
-            "articles, process start-up and model load included",
+            "stance_score: in-process read, segment, score, bootstrap and jsonl write with the "
+            "persistent cache off; load_s (weights, encoder, any ONNX export) is apart. A "
+            "model loaded after another on the same backend may reuse its encoder.",
+            "raw_encoder: encode() on paragraphs of the same mix, each truncated to 256 word "
+            "pieces; windows_per_paragraph: sentence windows the models encode instead "
+            "(nothing truncated)",
+            "warm_cache: the default model scores the same articles in two fresh processes "
+            "sharing one cache folder; load time excluded",
         ],
         "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_before": [round(load, 2) for load in load_before],
-            # CPU time this process got over wall time x threads while measuring: well
-            # below 1 means other work on the machine took cores from it.
-            "cpu_share_while_measuring": round(busy, 2),
+            **machine_facts(),
+            "load_average_before": load_before,
+            # CPU time this process got over wall time x usable cores while measuring:
+            # well below 1 means other work took cores from it.
+            "cpu_share_while_measuring": round(busy / len(os.sched_getaffinity(0)), 2),
             "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
         },
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    write_result(arguments.results_dir, "score_throughput", result)
 
 
 if __name__ == "__main__":
