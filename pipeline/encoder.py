@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -82,19 +82,36 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-@cache
-def weights_fingerprint(model_path: Path) -> str:
-    """First 16 hex digits of a SHA-256 over the folder's weight and config files."""
-    digest = hashlib.sha256()
-    names = ("config.json", "model.safetensors", "pytorch_model.bin", "modules.json")
-    for name in names:
-        file = model_path / name
-        if file.is_file():
-            digest.update(name.encode() + b"\0")
-            with file.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:16]
+_WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
+
+
+def weights_sha256(transformer_dir: Path) -> str:
+    """SHA-256 of the weight file; for sharded weights, of the files' names and digests."""
+    files = sorted({file for pattern in _WEIGHT_PATTERNS for file in transformer_dir.glob(pattern)})
+    if not files:
+        raise ConfigError(
+            f"encoder.path: {display_path(transformer_dir)} holds no weights "
+            "(model.safetensors or pytorch_model.bin)"
+        )
+    digests = [_file_sha256(str(file.resolve()), *_file_stamp(file)) for file in files]
+    if len(files) == 1:
+        return digests[0]
+    listing = "".join(
+        f"{file.name}:{digest}\n" for file, digest in zip(files, digests, strict=True)
+    )
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@lru_cache(maxsize=32)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """Digest of a file, remembered while its size and modification time stay the same."""
+    with Path(path).open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def by_length(texts: list[str]) -> list[int]:
@@ -117,7 +134,7 @@ class SentenceEncoder:
     @property
     def model_id(self) -> str:
         """The weights and the inference path: what an embedding cache is keyed by."""
-        return f"{weights_fingerprint(self.model_path)}/torch"
+        return f"{weights_sha256(self.model_path)[:16]}/torch"
 
     def _load(self):
         if self._model is None:

@@ -22,18 +22,24 @@ LABELS = list(PARAMS.labels)
 def written_examples(per_label: int) -> tuple[list[str], list[str]]:
     lines = PARAMS.paths.synthetic.read_text(encoding="utf-8").splitlines()
     examples = [json.loads(line) for line in lines]
-    chosen = [e for label in LABELS for e in [x for x in examples if x["label"] == label][:per_label]]
+    chosen = [
+        e for label in LABELS for e in [x for x in examples if x["label"] == label][:per_label]
+    ]
     return [e["text"] for e in chosen], [e["label"] for e in chosen]
 
 
 QUICK = ["tfidf_logreg"]
-WITH_ENCODER = [pytest.param(name, marks=pytest.mark.slow) for name in ("embed_logreg", "hybrid_logreg")]
+WITH_ENCODER = [
+    pytest.param(name, marks=pytest.mark.slow) for name in ("embed_logreg", "hybrid_logreg")
+]
 
 
 @pytest.mark.parametrize("name", QUICK + WITH_ENCODER)
 def test_interface_and_safe_round_trip(name: str, tmp_path: Path) -> None:
     texts, labels = written_examples(12)
-    model = build_model(PARAMS.model_copy(update={"train": PARAMS.train.model_copy(update={"model": name})}))
+    model = build_model(
+        PARAMS.model_copy(update={"train": PARAMS.train.model_copy(update={"model": name})})
+    )
     assert model.fit(texts, labels) is model
     probabilities = model.predict_proba(texts[:5] + ["A sentence nobody wrote before."])
     assert probabilities.shape == (6, 3)
