@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install browser run compare test lint format clean
+.PHONY: install browser run compare test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: $(STAMP)
 # reports/models.md (cached DVC stages in compare/dvc.yaml; the fine-tuned ones are slow).
 compare: $(STAMP)
 	dvc repro compare/dvc.yaml
+
+# Every benchmark in benchmarks/, then benchmarks/RESULTS.md from their JSON (about an hour
+# on 2 cores). `make bench BENCH_ARGS=--quick` is a fast check; see run_all.py --help.
+bench: $(STAMP)
+	python benchmarks/run_all.py $(BENCH_ARGS)
 
 # The report's page test renders it in Debian's Chromium; install it if missing.
 browser:

@@ -304,7 +304,10 @@ def warm_cache(
     command += ["--models", str(folder), "--batch-size", str(arguments.batch_size)]
     runs = []
     for _ in ("cold", "warm"):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+            raise LookupError(f"warm cache: the scoring process failed ({tail[0][:200]})")
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return {
         "model": relative(folder),
@@ -428,7 +431,10 @@ def main() -> None:
         elif not accepts(StanceModel.load, "cache"):
             skipped.append("warm cache: StanceModel.load has no `cache` option yet")
         else:
-            warm = warm_cache(arguments, default, sources, Path(scratch))
+            try:
+                warm = warm_cache(arguments, default, sources, Path(scratch))
+            except LookupError as error:
+                skipped.append(str(error))
 
     windows = count_windows(generated_paragraphs(sources, arguments.paragraphs, "w-"))
     result = {
