@@ -21,6 +21,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -249,22 +252,37 @@ class EncodingOptions:
         return self.cache_dir if self.cache_dir is not None else default_cache_dir()
 
 
-_options = EncodingOptions()
+# Per context, not per process: a thread or a model's predictions may use their own.
+_DEFAULT_OPTIONS = EncodingOptions()  # frozen, so sharing it as the default is safe
+_options: ContextVar[EncodingOptions] = ContextVar("encoding_options", default=_DEFAULT_OPTIONS)
 
 
 def configure_encoding(options: EncodingOptions) -> None:
-    """Set how encoders made from now on in this process run (params or CLI flags)."""
-    global _options
-    _options = options
+    """Set how encoders run from now on in this context (a stage's params, CLI flags)."""
+    _options.set(options)
+
+
+@contextmanager
+def encoding(options: EncodingOptions) -> Iterator[None]:
+    """Run a block with these encoding options, then restore the previous ones.
+
+    A loaded `StanceModel` wraps its predictions in this, so two models loaded
+    with different backends in one process each keep their own.
+    """
+    token = _options.set(options)
+    try:
+        yield
+    finally:
+        _options.reset(token)
 
 
 def encoding_options() -> EncodingOptions:
-    return _options
+    return _options.get()
 
 
 def make_encoder(path: Path | None = None) -> SentenceModel:
     """The encoder of `path` (None: bundled) on the configured backend, cached if configured."""
-    options = _options
+    options = _options.get()
     encoder = _backend_encoder(path, options)
     if not options.cache:
         return encoder

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import EncoderBackend, EncoderParams, Params, ReportParams
-from pipeline.encoder import EncodingOptions, configure_encoding, use_offline_hub
+from pipeline.encoder import EncodingOptions, encoding, use_offline_hub
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
 from pipeline.models.persist import CARD_FILE, TrainedModel, load_model
@@ -88,12 +88,14 @@ class StanceModel:
         read: ReadOptions | None = None,
         report: ReportParams | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        encoding: EncodingOptions | None = None,
     ) -> None:
         self.model = model
         self.info = info
         self.read = read or ReadOptions()
         self.report = report or ReportParams()
         self.batch_size = batch_size
+        self.encoding = encoding or EncodingOptions()
 
     @classmethod
     def load(
@@ -118,7 +120,6 @@ class StanceModel:
             options = replace(options, backend=backend)
         if cache is not None:
             options = replace(options, cache=cache)
-        configure_encoding(options)
         folder = Path(folder)
         if not folder.is_dir():
             raise InputDataError(f"{display_path(folder)}: model folder not found")
@@ -139,9 +140,10 @@ class StanceModel:
             read=read,
             report=params.report if params is not None else None,
             batch_size=batch_size,
+            encoding=options,
         )
         index_settings(scorer.labels, scorer.report)  # a model without three labels fails here
-        model.predict_proba([_WARM_UP])  # loads the encoder now, not in the first batch
+        scorer.predict_proba([_WARM_UP])  # loads the encoder now, not in the first batch
         return scorer
 
     @property
@@ -153,8 +155,13 @@ class StanceModel:
         return index_settings(self.labels, self.report)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities of paragraph texts, columns in `labels` order."""
-        return self.model.predict_proba(list(texts))
+        """Calibrated probabilities of paragraph texts, columns in `labels` order.
+
+        The encoder runs with this model's own options (backend, cache), whatever
+        other models in the process use.
+        """
+        with encoding(self.encoding):
+            return self.model.predict_proba(list(texts))
 
     def score_documents(self, documents: Iterable[SegmentedDocument]) -> Iterator[ScoredDocument]:
         """Score segmented articles in order, batching paragraphs across them."""

@@ -123,3 +123,31 @@ def test_onnx_backend_falls_back_to_torch_with_a_warning(
         chosen = make_encoder()
     assert isinstance(chosen, SentenceEncoder)
     assert "onnx-int8 unavailable" in caplog.text and "PyTorch" in caplog.text
+
+
+class RecordingModel:
+    """A stand-in trained model that records the encoding options it predicts under."""
+
+    labels = ("favor", "against", "none")
+
+    def __init__(self) -> None:
+        self.backends: list[str] = []
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        self.backends.append(encoding_options().backend)
+        return np.full((len(texts), 3), 1 / 3)
+
+
+def test_each_loaded_model_predicts_with_its_own_backend(restore_options) -> None:
+    from pipeline.score.model import ModelInfo, StanceModel
+
+    info = ModelInfo("stand-in", None, None)
+    fast = StanceModel(RecordingModel(), info, encoding=EncodingOptions(backend="onnx-int8"))
+    plain = StanceModel(RecordingModel(), info, encoding=EncodingOptions(backend="torch"))
+    configure_encoding(EncodingOptions(backend="onnx"))
+    fast.predict_proba(["a"])
+    plain.predict_proba(["b"])
+    fast.predict_proba(["c"])
+    assert fast.model.backends == ["onnx-int8", "onnx-int8"]
+    assert plain.model.backends == ["torch"]
+    assert encoding_options().backend == "onnx"  # the process setting is restored after each
