@@ -9,7 +9,7 @@ point), the largest difference of any probability from PyTorch's, and how many
 paragraphs change their predicted label. It also scores every paragraph of the
 corpus with the trained model (`models/<train.model>`) on each path and reports
 the same differences there. The embedding cache is off, so each path really
-runs. Writes benchmarks/results/backend_accuracy.json.
+runs. Writes backend_accuracy.json in `--results-dir` (default benchmarks/results/).
 
 Run: `python benchmarks/backend_accuracy.py` (about 3 minutes on 2 cores).
 """
@@ -36,7 +36,8 @@ from pipeline.models.persist import load_model
 from pipeline.models.registry import build_model
 from pipeline.train.stage import model_folder as default_model_folder
 
-OUT = Path(__file__).parent / "results" / "backend_accuracy.json"
+RESULTS_DIR = Path(__file__).parent / "results"
+NAME = "backend_accuracy.json"
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
@@ -69,7 +70,7 @@ def differences(reference: np.ndarray, other: np.ndarray) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", type=Path, default=OUT)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     arguments = parser.parse_args()
     params = load_params()
     labels = read_labels(params.paths.labels)
@@ -140,8 +141,9 @@ def main() -> None:
             "paragraph, compared with its PyTorch predictions.",
         ],
     }
-    arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    arguments.results_dir.mkdir(parents=True, exist_ok=True)
+    output = arguments.results_dir / NAME
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
 
 

@@ -58,6 +58,7 @@ class Target:
 REQUIRED_KEYS = {
     "score_throughput": ("settings", "measurements"),
     "zero_shot": ("paragraphs_per_s", "hypotheses"),
+    "backend_accuracy": ("leave_one_source_out", "trained_model_on_corpus"),
     "memory_scaling": ("runs",),
     "repro_timing": ("target", "clean"),
     "profile_score": ("profiles",),
@@ -559,6 +560,74 @@ def repro_section(repro: dict | None) -> list[str]:
     return lines + targets_block(repro_targets(repro))
 
 
+# --- accuracy of the ONNX paths ---------------------------------------------------------
+
+MAX_F1_CHANGE_POINTS = 1.0
+
+
+def accuracy_targets(accuracy: dict | None) -> list[Target]:
+    goal = f"macro-F1 within {MAX_F1_CHANGE_POINTS:g} point of torch"
+    if not accuracy:
+        return [Target("ONNX accuracy", goal, "not run", None)]
+    targets = []
+    for backend, row in accuracy["leave_one_source_out"].items():
+        if backend == "torch":
+            continue
+        change = row["macro_f1_change_points"]
+        met = abs(change) <= MAX_F1_CHANGE_POINTS
+        limits = (
+            None
+            if met
+            else (
+                f"{row['label_changes']} gold paragraphs change label; the largest probability "
+                f"difference is {row['max_abs_prob_diff']}: the quantised encoder moves them."
+            )
+        )
+        targets.append(Target(f"`{backend}` accuracy", goal, f"{change:+.2f} points", met, limits))
+    return targets
+
+
+def accuracy_section(accuracy: dict | None) -> list[str]:
+    lines = ["## 1b. Accuracy of the ONNX Runtime paths", ""]
+    if not accuracy:
+        return [*lines, "Not run.", "", *targets_block(accuracy_targets(accuracy))]
+    lines += [
+        f"`{accuracy['model']}` on the {accuracy['gold_paragraphs']} gold paragraphs of "
+        f"{accuracy['sources']} sources, leave one source out: each fold trains on PyTorch "
+        "embeddings (as `dvc repro` does) and predicts the held-out source through the path "
+        "named. The saved model is also run on all "
+        f"{accuracy['corpus_paragraphs']} corpus paragraphs on each path "
+        "(`benchmarks/backend_accuracy.py`).",
+        "",
+    ]
+    corpus = accuracy["trained_model_on_corpus"]
+    rows = [
+        (
+            f"`{backend}`",
+            f"{row['macro_f1']:.4f}",
+            f"{row['macro_f1_change_points']:+.2f}",
+            row["max_abs_prob_diff"],
+            row["label_changes"],
+            corpus[backend]["max_abs_prob_diff"],
+            corpus[backend]["label_changes"],
+        )
+        for backend, row in accuracy["leave_one_source_out"].items()
+    ]
+    lines += table(
+        (
+            "path",
+            "macro-F1 (LOSO)",
+            "change, points",
+            "largest prob. difference",
+            "labels changed",
+            "corpus: largest prob. difference",
+            "corpus: labels changed",
+        ),
+        rows,
+    )
+    return lines + targets_block(accuracy_targets(accuracy))
+
+
 # --- profile and machine ----------------------------------------------------------------
 
 
@@ -667,6 +736,7 @@ def render(results: dict[str, dict], source: str = "benchmarks/results/") -> str
         ],
         machine_section(results),
         throughput_section(throughput, profiles),
+        accuracy_section(results.get("backend_accuracy")),
         zero_shot_section(results.get("zero_shot"), throughput, profiles),
         memory_section(results.get("memory_scaling")),
         repro_section(results.get("repro_timing")),
@@ -680,6 +750,7 @@ def all_targets(results: dict[str, dict]) -> list[Target]:
     throughput = results.get("score_throughput")
     return [
         *throughput_targets(throughput, results.get("profile_score")),
+        *accuracy_targets(results.get("backend_accuracy")),
         *zero_shot_targets(results.get("zero_shot"), throughput, results.get("profile_score")),
         *memory_targets(results.get("memory_scaling")),
         *repro_targets(results.get("repro_timing")),

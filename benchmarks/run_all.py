@@ -30,6 +30,7 @@ from results_md import RESULTS_MD, write_results_md
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "throughput": "score_throughput",
+    "accuracy": "backend_accuracy",
     "profile": "profile_score",
     "zero-shot": "zero_shot",
     "memory": "memory_scaling",
