@@ -349,6 +349,35 @@ def compare(
     )
 
 
+@app.command()
+def cache(
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Delete every stored vector (the ONNX exports stay).")
+    ] = False,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            "-p",
+            help="Params file naming encoder.cache_dir (default: ./params.yaml when present).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Show (or clear) the on-disk cache of encoder outputs: where it is, rows and size.
+
+    Vectors are keyed by a hash of the text and the encoder (weights and
+    inference path), so a stale entry is never used; the least recently used
+    are dropped beyond encoder.cache_max_mb.
+    """
+    from pipeline.encoder import EncodingOptions, describe_cache
+    from pipeline.score.stage import optional_params
+
+    loaded = optional_params(params)
+    options = EncodingOptions.from_params(loaded.encoder) if loaded else EncodingOptions()
+    print(describe_cache(options, clear=clear))
+
+
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CACHE_FILE = "embeddings.sqlite"  # in the cache folder, beside the ONNX exports
 # Texts per progress step: small enough for a live bar, large enough to batch well.
 _CHUNK = 256
 
@@ -280,6 +281,23 @@ def encoding_options() -> EncodingOptions:
     return _options.get()
 
 
+def describe_cache(options: EncodingOptions, *, clear: bool = False) -> str:
+    """One line on the disk cache: where it is, how much it holds (after clearing, if asked)."""
+    from pipeline.embedding_store import EmbeddingStore
+
+    path = options.cache_root / CACHE_FILE
+    if not path.is_file():
+        return f"{display_path(path)}: empty (nothing cached yet)"
+    with EmbeddingStore(path, max_mb=options.cache_max_mb) as store:
+        if clear:
+            store.clear()
+        stats = store.stats()
+    return (
+        f"{display_path(path)}: {stats['rows']} vectors, {stats['file_mb']:.1f} MB on disk "
+        f"(bound {options.cache_max_mb:g} MB)" + ("; cleared" if clear else "")
+    )
+
+
 def make_encoder(path: Path | None = None) -> SentenceModel:
     """The encoder of `path` (None: bundled) on the configured backend, cached if configured."""
     options = _options.get()
@@ -288,7 +306,7 @@ def make_encoder(path: Path | None = None) -> SentenceModel:
         return encoder
     from pipeline.embedding_store import EmbeddingStore
 
-    store = EmbeddingStore(options.cache_root / "embeddings.sqlite", max_mb=options.cache_max_mb)
+    store = EmbeddingStore(options.cache_root / CACHE_FILE, max_mb=options.cache_max_mb)
     return CachedEncoder(encoder, store)
 
 

@@ -151,3 +151,19 @@ def test_each_loaded_model_predicts_with_its_own_backend(restore_options) -> Non
     assert fast.model.backends == ["onnx-int8", "onnx-int8"]
     assert plain.model.backends == ["torch"]
     assert encoding_options().backend == "onnx"  # the process setting is restored after each
+
+
+def test_cache_command_reports_and_clears(tmp_path: Path, monkeypatch) -> None:
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("STANCE_CACHE_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # no params.yaml here: the defaults apply
+    assert run_cli("cache")[1].endswith("empty (nothing cached yet)\n")
+    with EmbeddingStore(tmp_path / "embeddings.sqlite") as store:
+        store.store("some/encoder", ["one", "two", "three"], np.eye(3, dtype=np.float32))
+    code, out, _ = run_cli("cache")
+    assert code == 0 and "3 vectors" in out
+    code, out, _ = run_cli("cache", "--clear")
+    assert code == 0 and "0 vectors" in out and "cleared" in out
+    with EmbeddingStore(tmp_path / "embeddings.sqlite") as store:
+        assert not store.lookup("some/encoder", ["one"])[0].any()
