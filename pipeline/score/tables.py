@@ -29,7 +29,7 @@ from pipeline.segment.manifest import ManifestRow
 
 # The manifest's own row check (doc_id rule, whitespace), so a table row obeys what a
 # manifest row obeys.
-from pipeline.segment.manifest import _parse_row as parse_manifest_row
+from pipeline.segment.manifest import parse_row as parse_manifest_row
 from pipeline.segment.stage import doc_id_from_path
 
 TABLE_SUFFIXES = (".parquet", ".jsonl")

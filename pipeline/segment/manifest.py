@@ -46,7 +46,7 @@ def read_manifest(path: Path) -> list[ManifestRow]:
             reader = csv.DictReader(stream)
             header = reader.fieldnames or []
             _check_header(header, name)
-            rows = [_parse_row(record, name, reader.line_num) for record in reader]
+            rows = [parse_row(record, name, reader.line_num) for record in reader]
     except UnicodeDecodeError:
         raise InputDataError(f"{name}: manifest is not UTF-8 text") from None
     except csv.Error as error:
@@ -68,7 +68,8 @@ def _check_header(header: list[str], name: str) -> None:
         raise InputDataError(f"{name}: missing required column {missing[0]!r}")
 
 
-def _parse_row(record: dict[str, str | None], name: str, line: int) -> ManifestRow:
+def parse_row(record: dict[str, str | None], name: str, line: int) -> ManifestRow:
+    """One manifest record as a row, or an error naming `name:line` (also used for table rows)."""
     if None in record:
         raise InputDataError(f"{name}:{line}: more fields than columns")
     values = {key: " ".join((value or "").split()) for key, value in record.items()}
