@@ -100,6 +100,21 @@ def load_rules(
     return rule_file, groups
 
 
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _any_matcher(patterns: Sequence[str]) -> list[re.Pattern]:
+    """Patterns to search for "any of these matches": one alternation when that is the same
+    thing (one search instead of many: scoring calls this for every paragraph), else each."""
+    separate = [re.compile(p, re.IGNORECASE) for p in patterns]
+    if len(patterns) < 2 or any(_BACKREFERENCE.search(p) for p in patterns):
+        return separate  # joining would renumber the groups a backreference points to
+    try:
+        return [re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)]
+    except re.error:  # e.g. a global inline flag that must stay first in its pattern
+        return separate
+
+
 class RulesLabeler(Labeler):
     """Votes from cue-pattern rules; rules that fire are combined per label.
 
@@ -117,9 +132,9 @@ class RulesLabeler(Labeler):
         self._compiled = [
             (
                 rule,
-                [re.compile(p, re.IGNORECASE) for p in rule.any],
+                _any_matcher(rule.any),
                 [re.compile(p, re.IGNORECASE) for p in rule.all],
-                [re.compile(p, re.IGNORECASE) for p in rule.unless],
+                _any_matcher(rule.unless),
             )
             for rule in rule_file.rules
         ]
@@ -129,7 +144,7 @@ class RulesLabeler(Labeler):
         mentioned = self._entities.mentioned(text)
         hits = []
         for rule, any_of, all_of, unless in self._compiled:
-            if any_of and not any(p.search(text) for p in any_of):
+            if rule.any and not any(p.search(text) for p in any_of):
                 continue
             if not all(p.search(text) for p in all_of) or any(p.search(text) for p in unless):
                 continue

@@ -15,10 +15,17 @@ import numpy as np
 from pipeline.text import split_sentences
 
 
-def sentence_windows(
-    text: str, count_tokens: Callable[[str], int], max_tokens: int
-) -> list[str]:
+def sentence_windows(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
     """Consecutive windows of whole sentences, each within `max_tokens` (never empty)."""
+    if count_tokens(text) <= max_tokens:
+        # What the loop below gives for a text that fits (word pieces never straddle a
+        # space, so every run of its sentences fits too), without counting each run.
+        return [" ".join(split_sentences(text) or [text])]
+    return greedy_windows(text, count_tokens, max_tokens)
+
+
+def greedy_windows(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    """Sentences (overlong ones cut by words) packed greedily into windows of `max_tokens`."""
     pieces: list[str] = []
     for sentence in split_sentences(text) or [text]:
         if count_tokens(sentence) <= max_tokens:
@@ -49,6 +56,26 @@ def _split_words(sentence: str, count_tokens: Callable[[str], int], max_tokens: 
     if current:
         parts.append(" ".join(current))
     return parts
+
+
+class TokenCounter:
+    """Word pieces per text (no special tokens), counted in batches and remembered."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._counts: dict[str, int] = {}
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Count many texts in one tokenizer call (much faster than one call each)."""
+        todo = [text for text in dict.fromkeys(texts) if text not in self._counts]
+        if todo:
+            ids = self.tokenizer(todo, add_special_tokens=False, verbose=False)["input_ids"]
+            self._counts.update(zip(todo, map(len, ids), strict=True))
+
+    def __call__(self, text: str) -> int:
+        if text not in self._counts:
+            self.prime([text])
+        return self._counts[text]
 
 
 def chunk_texts(

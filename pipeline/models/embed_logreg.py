@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from pipeline.encoder import EncodingOptions, SentenceModel, encoding_options, make_encoder
 from pipeline.models.base import StanceClassifier
-from pipeline.models.chunking import chunk_texts, pool
+from pipeline.models.chunking import TokenCounter, chunk_texts, pool
 from pipeline.models.safe_io import dump_estimator, load_estimator
 
 _FILE = "logreg.skops"
@@ -36,12 +36,9 @@ class EmbeddingCache:
         known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            tokenizer = self.encoder.tokenizer()
+            count = TokenCounter(self.encoder.tokenizer())
+            count.prime(missing)  # most paragraphs fit in one window: one call counts them all
             limit = self.encoder.max_seq_length - 2  # room for [CLS] and [SEP]
-
-            def count(text: str) -> int:
-                return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-
             windows, owners, weights = chunk_texts(missing, count, limit)
             pooled = pool(self.encoder.encode(windows), owners, weights, len(missing))
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

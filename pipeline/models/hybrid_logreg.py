@@ -48,8 +48,8 @@ class HybridLogreg(StanceClassifier):
     """Logistic regression on [embedding, TF-IDF, actor-group one-hot, rule votes], then the gate.
 
     Settings: `C`, `feature_scale`, `gate_strength`, `min_actor_groups`,
-    `lexical_weight`, `lexical_min_df`, `actors` (groups of names, from params), `rules_path` (the rules file;
-    copied into the saved model) and `encoder_path`.
+    `lexical_weight`, `lexical_min_df`, `actors` (groups of names, from params),
+    `rules_path` (the rules file; copied into the saved model) and `encoder_path`.
     """
 
     name = "hybrid_logreg"
@@ -73,7 +73,9 @@ class HybridLogreg(StanceClassifier):
         groups = len(self.settings.get("actors") or {})
         counts = self._actor_groups(texts)
         mentions = np.zeros((len(texts), 3))
-        mentions[np.arange(len(texts)), np.where(counts == 0, 0, np.where(counts < groups, 1, 2))] = 1
+        mentions[
+            np.arange(len(texts)), np.where(counts == 0, 0, np.where(counts < groups, 1, 2))
+        ] = 1
         votes = np.zeros((len(texts), len(self.labels)))
         for row, text in enumerate(texts):
             vote = rules.vote_text(text)
@@ -109,7 +111,9 @@ class HybridLogreg(StanceClassifier):
         if not len(texts):
             return probabilities
         probabilities[:, self.logreg_.classes_] = self.logreg_.predict_proba(self._features(texts))
-        needed = min(self.settings.get("min_actor_groups", 2), len(self.settings.get("actors") or {}))
+        needed = min(
+            self.settings.get("min_actor_groups", 2), len(self.settings.get("actors") or {})
+        )
         gated = self._actor_groups(texts) < needed
         strength = self.settings.get("gate_strength", 0.5)
         neutral = np.zeros(len(self.labels))

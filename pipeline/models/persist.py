@@ -123,7 +123,7 @@ def load_model(folder: Path) -> TrainedModel:
         temperature = float(spec["temperature"])
     except InputDataError:
         raise
-    except Exception as error:  # noqa: BLE001  (a damaged folder fails in many libraries' ways)
+    except Exception as error:  # a damaged folder fails in many libraries' ways
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise InputDataError(
             f"{name}: damaged model folder ({type(error).__name__}: {first_line[:200]})"

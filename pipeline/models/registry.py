@@ -33,7 +33,9 @@ def model_settings(params: Params, name: str | None = None) -> dict[str, Any]:
     if name != "tfidf_logreg":
         settings["encoder_path"] = str(params.encoder.path) if params.encoder.path else None
     if name == "hybrid_logreg":
-        settings["actors"] = {group: list(terms) for group, terms in params.proposition.actors.items()}
+        settings["actors"] = {
+            group: list(terms) for group, terms in params.proposition.actors.items()
+        }
         settings["rules_path"] = str(params.paths.rules)
     return settings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,18 @@ def test_shipped_rules_minimum_functionality(shipped: RulesLabeler, text: str, l
 def test_shipped_rules_ignore_a_lone_keyword(shipped: RulesLabeler) -> None:
     # Rule 10 of the guidelines: naming both countries is not a stance.
     assert shipped.vote_text("Russia and China both sent teams to the games.") == ABSTAIN
+
+
+def test_any_of_patterns_joined_or_kept_apart_match_the_same() -> None:
+    from pipeline.label.rules import _any_matcher
+
+    patterns = [r"\bcracks?\b", r"\brift\b", r"strain(s|ed)?"]
+    joined = _any_matcher(patterns)
+    assert len(joined) == 1  # one search instead of three
+    for text in ["A RIFT opened.", "No cracks here? Cracks.", "strained ties", "calm waters"]:
+        expected = any(re.search(p, text, re.IGNORECASE) for p in patterns)
+        assert any(p.search(text) for p in joined) == expected
+    with_backreference = _any_matcher([r"(\w+) and \1", r"\brift\b"])
+    assert len(with_backreference) == 2  # joining would point \1 at another group
+    assert any(p.search("talks and talks") for p in with_backreference)
+    assert len(_any_matcher(["(?i)rift", "(?x) crack"])) == 2  # global flags cannot be joined

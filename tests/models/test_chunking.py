@@ -6,7 +6,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.models.chunking import chunk_texts, pool, sentence_windows
+from pipeline.models.chunking import (
+    TokenCounter,
+    chunk_texts,
+    greedy_windows,
+    pool,
+    sentence_windows,
+)
 
 
 def count_words(text: str) -> int:
@@ -46,3 +52,30 @@ def test_pool_is_a_length_weighted_mean() -> None:
     owners = np.array([0, 0, 1])
     weights = np.array([3.0, 1.0, 2.0])
     np.testing.assert_allclose(pool(values, owners, weights, 2), [[0.75, 0.25], [0.5, 0.5]])
+
+
+sentence_text = st.lists(
+    st.text(alphabet="abc XYZ,;'", min_size=1, max_size=30).map(lambda s: s.strip() or "x"),
+    min_size=1,
+    max_size=8,
+).map(lambda sentences: "  ".join(f"{s}." for s in sentences))
+
+
+@given(text=sentence_text)
+def test_shortcut_for_a_text_that_fits_equals_the_greedy_packing(text: str) -> None:
+    limit = count_words(text)  # the whole text just fits
+    assert sentence_windows(text, count_words, limit) == greedy_windows(text, count_words, limit)
+
+
+def test_token_counter_counts_in_one_call_and_remembers() -> None:
+    calls: list[list[str]] = []
+
+    def tokenizer(texts: list[str], **_: object) -> dict:
+        calls.append(list(texts))
+        return {"input_ids": [text.split() for text in texts]}
+
+    counter = TokenCounter(tokenizer)
+    counter.prime(["a b", "c", "a b"])
+    assert calls == [["a b", "c"]]
+    assert (counter("a b"), counter("c"), counter("d e f")) == (2, 1, 3)
+    assert calls[-1] == ["d e f"]  # only the unseen text is tokenised

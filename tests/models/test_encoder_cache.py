@@ -33,7 +33,9 @@ class CountingEncoder:
         self.seen: list[str] = []
 
     def tokenizer(self):
-        def tokenize(text: str, **_: object) -> dict:
+        def tokenize(text: str | list[str], **_: object) -> dict:
+            if isinstance(text, list):  # a batch, as Hugging Face tokenizers take it
+                return {"input_ids": [one.split() for one in text]}
             return {"input_ids": text.split()}
 
         return tokenize

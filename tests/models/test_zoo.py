@@ -41,7 +41,7 @@ def test_interface_and_safe_round_trip(name: str, tmp_path: Path) -> None:
         PARAMS.model_copy(update={"train": PARAMS.train.model_copy(update={"model": name})})
     )
     assert model.fit(texts, labels) is model
-    probabilities = model.predict_proba(texts[:5] + ["A sentence nobody wrote before."])
+    probabilities = model.predict_proba([*texts[:5], "A sentence nobody wrote before."])
     assert probabilities.shape == (6, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert list(model.classes_) == LABELS
