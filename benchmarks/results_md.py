@@ -29,6 +29,7 @@ PARTS = ("score_throughput", "zero_shot", "memory_scaling", "repro_timing", "pro
 
 # The targets.
 MAX_OVERHEAD = 0.15  # end-to-end default model over the raw encoder, same backend
+MIN_FAST_RATE = 150.0  # default model's paragraphs/s on its fastest backend
 MIN_ZERO_SHOT_RATIO = 100.0  # default model's paragraphs/s over zero-shot's
 LARGE_CORPUS = 100_000  # paragraphs
 MAX_PEAK_RSS_MB = 1536.0  # 1.5 GiB, in MiB
@@ -209,7 +210,32 @@ def throughput_targets(throughput: dict | None, profiles: dict | None) -> list[T
             else overhead_limits(throughput, profile_for(profiles, backend), backend, raw[backend])
         )
         targets.append(Target(name, goal, measured, met, limits))
-    return targets or [Target("overhead over the raw encoder", goal, "no default model", None)]
+    return [
+        *(targets or [Target("overhead over the raw encoder", goal, "no default model", None)]),
+        *fast_path_target(throughput, raw, profiles),
+    ]
+
+
+def fast_path_target(
+    throughput: dict, raw: dict[str, float], profiles: dict | None
+) -> list[Target]:
+    """The default model's speed on its fastest backend against MIN_FAST_RATE."""
+    name, goal = "default model, fastest path", f"≥ {MIN_FAST_RATE:.0f} p/s"
+    rates = default_model_rates(throughput)
+    if not rates:
+        return [Target(name, goal, "no default model", None)]
+    backend = max(rates, key=rates.__getitem__)
+    met = rates[backend] >= MIN_FAST_RATE
+    limits = None
+    if not met:
+        limits = (
+            f"The raw encoder alone reaches {number(raw.get(backend))} p/s on {backend}, so "
+            "the encoder's forward pass bounds the model: MiniLM-L6 over about 90 word pieces "
+            "per paragraph on two AVX2 cores without VNNI. "
+            f"{profile_summary(profile_for(profiles, backend))} A cheaper encoder (a static "
+            "embedding tier) is the way past it, not a faster runtime."
+        )
+    return [Target(name, goal, f"{number(rates[backend])} p/s ({backend})", met, limits)]
 
 
 def throughput_section(throughput: dict | None, profiles: dict | None) -> list[str]:
@@ -262,26 +288,29 @@ def zero_shot_targets(
     if not zero_shot or not zero_shot.get("paragraphs_per_s"):
         return [Target(name, goal, "zero-shot not run", None)]
     rates = default_model_rates(throughput or {})
-    backend = "torch" if "torch" in rates else next(iter(rates), None)
-    if backend is None:
+    if not rates:
         return [Target(name, goal, "no default model rate (run score_throughput.py)", None)]
-    ratio = rates[backend] / zero_shot["paragraphs_per_s"]
-    measured = (
-        f"{number(ratio, 0)}× ({number(rates[backend])} p/s on {backend} vs "
-        f"{number(zero_shot['paragraphs_per_s'], 3)} p/s)"
-    )
-    met = ratio >= MIN_ZERO_SHOT_RATIO
-    limits = None
-    if not met:
-        limits = (
-            f"Zero-shot costs {number(zero_shot['seconds_per_paragraph'], 2)} s per paragraph: "
-            f"{len(zero_shot['hypotheses'])} passes of a "
-            f"{number(zero_shot['parameters_millions'], 0)}M-parameter model over "
-            f"{number(zero_shot['mean_tokens_per_pair'])} tokens each. The default model takes "
-            f"{number(1 / rates[backend], 3)} s per paragraph, so the ratio is bounded by the "
-            f"default model's own speed. {profile_summary(profile_for(profiles, backend))}"
+    targets = []
+    for backend, rate in rates.items():
+        ratio = rate / zero_shot["paragraphs_per_s"]
+        measured = (
+            f"{number(ratio, 0)}× ({number(rate)} p/s on {backend} vs "
+            f"{number(zero_shot['paragraphs_per_s'], 3)} p/s)"
         )
-    return [Target(name, goal, measured, met, limits)]
+        met = ratio >= MIN_ZERO_SHOT_RATIO
+        limits = None
+        if not met:
+            limits = (
+                f"Zero-shot costs {number(zero_shot['seconds_per_paragraph'], 2)} s per "
+                f"paragraph: {len(zero_shot['hypotheses'])} passes of a "
+                f"{number(zero_shot['parameters_millions'], 0)}M-parameter model over "
+                f"{number(zero_shot['mean_tokens_per_pair'])} tokens each. The default model "
+                f"takes {number(1 / rate, 3)} s per paragraph on {backend}, so the ratio is "
+                "bounded by the default model's own speed on that path. "
+                f"{profile_summary(profile_for(profiles, backend))}"
+            )
+        targets.append(Target(f"{name} ({backend})", goal, measured, met, limits))
+    return targets
 
 
 def zero_shot_section(
