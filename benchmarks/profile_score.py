@@ -46,6 +46,8 @@ from harness import (
     write_result,
 )
 
+from pipeline.score import DEFAULT_BATCH_SIZE
+
 # The parts of the work, each named by the functions that start it ("module:Class.name"),
 # or by how cProfile names a built-in method.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -245,7 +247,12 @@ def parse_arguments() -> argparse.Namespace:
         default=list(BACKENDS),
         help="encoder backends, one profile each (default: all three)",
     )
-    parser.add_argument("--batch-size", type=int, default=128, help="paragraphs per model call")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"paragraphs per model call (default {DEFAULT_BATCH_SIZE}, as stance score)",
+    )
     parser.add_argument("--top", type=int, default=15, help="functions to list by own time")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where to write")
     return parser.parse_args()

@@ -51,6 +51,8 @@ from harness import (
     write_result,
 )
 
+from pipeline.score import DEFAULT_BATCH_SIZE
+
 # Fine-tuned models are measured on fewer paragraphs (`--slow-paragraphs`).
 SLOW_KINDS = ("setfit", "transformer")
 _WARM_UP = "A short paragraph that loads the encoder before the first timed batch."
@@ -371,7 +373,10 @@ def parse_arguments() -> argparse.Namespace:
         help="encoder backends to measure (default: all three)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=128, help="paragraphs per model call (default 128)"
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"paragraphs per model call (default {DEFAULT_BATCH_SIZE}, as stance score)",
     )
     parser.add_argument("--rounds", type=int, default=4, help="rounds of alternating order")
     parser.add_argument("--no-warm-cache", action="store_true", help="skip the warm-cache runs")

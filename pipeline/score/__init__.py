@@ -8,6 +8,7 @@ report does, `formats` writes table/json/jsonl/csv, `model` is the Python API
 """
 
 # Paragraphs per model call. Larger batches let the encoder group windows of
-# similar length (less padding): 128 scored 16% faster than 64 on 2 CPU cores
-# (benchmarks/results/score_throughput.json); 256 was no faster in a smaller sweep.
-DEFAULT_BATCH_SIZE = 128
+# similar length (less padding). On 2 CPU cores, 512 scored 13-23% faster than 128
+# (onnx-int8: 167-171 against 136-151 paragraphs/s; torch: 48-50 against 42), at the
+# cost of the first article appearing after 512 paragraphs instead of 128.
+DEFAULT_BATCH_SIZE = 512
