@@ -32,7 +32,7 @@ run: $(STAMP)
 compare: $(STAMP)
 	dvc repro compare/dvc.yaml
 
-# Every benchmark in benchmarks/, then benchmarks/RESULTS.md from their JSON (about an hour
+# Every benchmark in benchmarks/, then benchmarks/RESULTS.md from their JSON (about 35 minutes
 # on 2 cores). `make bench BENCH_ARGS=--quick` is a fast check; see run_all.py --help.
 bench: $(STAMP)
 	python benchmarks/run_all.py $(BENCH_ARGS)
