@@ -33,7 +33,7 @@ import numpy as np
 
 from pipeline.config import EncoderBackend, EncoderParams
 from pipeline.console import progress
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StanceError
 from pipeline.io import display_path
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ def _backend_encoder(path: Path | None, options: EncodingOptions) -> SentenceMod
             cache_root=options.cache_root,
         )
         onnx_encoder.encode(["A sentence that loads the exported model."])
-    except (ImportError, ConfigError, OSError, RuntimeError) as error:
+    except (ImportError, StanceError, OSError, RuntimeError) as error:  # e.g. no room to export
         log.warning("encoder: %s unavailable (%s); using PyTorch", options.backend, error)
         return torch_encoder
     return onnx_encoder

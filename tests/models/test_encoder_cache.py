@@ -169,3 +169,20 @@ def test_cache_command_reports_and_clears(tmp_path: Path, monkeypatch) -> None:
     assert code == 0 and "0 vectors" in out and "cleared" in out
     with EmbeddingStore(tmp_path / "embeddings.sqlite") as store:
         assert not store.lookup("some/encoder", ["one"])[0].any()
+
+
+def test_an_onnx_export_that_cannot_be_written_falls_back_to_torch(
+    tmp_path: Path, restore_options, monkeypatch, caplog
+) -> None:
+    from pipeline import onnx_encoder
+    from pipeline.errors import OutputError
+
+    def cannot_write(self, texts):
+        raise OutputError("cannot write the ONNX export to /read-only/onnx")
+
+    monkeypatch.setattr(onnx_encoder.OnnxSentenceEncoder, "encode", cannot_write)
+    configure_encoding(EncodingOptions(backend="onnx", cache=False, cache_dir=tmp_path))
+    with caplog.at_level(logging.WARNING, logger=encoder_module.__name__):
+        chosen = make_encoder()
+    assert isinstance(chosen, SentenceEncoder)
+    assert "cannot write the ONNX export" in caplog.text
