@@ -12,15 +12,11 @@ earlier run helps.
 from __future__ import annotations
 
 import atexit
-import inspect
 import json
 import os
 import platform
 import shutil
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -105,22 +101,6 @@ def isolate_stance_cache() -> Path:
     os.environ["STANCE_CACHE_DIR"] = str(folder)
     atexit.register(shutil.rmtree, folder, True)
     return folder
-
-
-def accepts(function: Callable, name: str) -> bool:
-    """Whether `function` takes a keyword argument `name` (an interface still being built)."""
-    try:
-        return name in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def score_command_options() -> str:
-    """`stance score --help` as plain text, to see which options this version has."""
-    command = [sys.executable, "-m", "pipeline", "score", "--help"]
-    env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    return done.stdout
 
 
 def default_model_folder() -> Path:

@@ -37,9 +37,7 @@ from harness import (
     machine_facts,
     rate,
     relative,
-    score_command_options,
     seed_paragraphs,
-    write_article_folder,
     write_article_table,
     write_result,
 )
@@ -120,23 +118,11 @@ def count_output(path: Path) -> tuple[int, int]:
     return documents, paragraphs
 
 
-def score_command(
-    articles: Path, model: Path, output: Path, backend: str | None, options: str
-) -> tuple[list[str], list[str]]:
-    """The `stance score` command line with the flags this version has; notes on the rest."""
+def score_command(articles: Path, model: Path, output: Path, backend: str | None) -> list[str]:
+    """The `stance score` command line: the table in, jsonl out, the cache off."""
     command = [sys.executable, "-m", "pipeline", "--quiet", "score", str(articles)]
-    command += ["--model", str(model), "--output", str(output)]
-    notes = []
-    if "--no-cache" in options:
-        command.append("--no-cache")
-    else:
-        notes.append("stance score has no --no-cache yet: run without it (fresh cache folder)")
-    if backend is not None:
-        if "--backend" in options:
-            command += ["--backend", backend]
-        else:
-            notes.append(f"stance score has no --backend yet: {backend} not applied")
-    return command, notes
+    command += ["--model", str(model), "--output", str(output), "--no-cache"]
+    return command + (["--backend", backend] if backend is not None else [])
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -172,9 +158,7 @@ def main() -> None:
     arguments = parse_arguments()
     isolate_stance_cache()  # inherited by every `stance score` run
     model = arguments.model or default_model_folder()
-    options = score_command_options()
-    tables = ".parquet" in options  # the PATH help names the table formats it reads
-    notes = [] if tables else ["stance score reads no article tables yet: folders of .txt used"]
+    notes: list[str] = []
     sources = seed_paragraphs()
     runs: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
@@ -190,17 +174,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="stance-memory-") as temp:
             scratch = Path(temp)
             articles = generated_articles(sources, size, f"m{size}-")
-            if tables:
-                source = scratch / f"articles.{arguments.format}"
-                write_article_table(source, articles, f"m{size}-")
-            else:
-                source = scratch / "articles"
-                write_article_folder(source, articles, f"m{size}-")
+            source = scratch / f"articles.{arguments.format}"
+            write_article_table(source, articles, f"m{size}-")
             output = scratch / "scores.jsonl"
-            command, command_notes = score_command(
-                source, model, output, arguments.backend, options
-            )
-            notes += [note for note in command_notes if note not in notes]
+            command = score_command(source, model, output, arguments.backend)
             record["load_average_before"] = load_average()
             record.update(run_measured(command, scratch, arguments.poll))
             documents, paragraphs = count_output(output)
@@ -223,7 +200,7 @@ def main() -> None:
     result = {
         "model": relative(model),
         "backend": arguments.backend or "the command's default",
-        "input": f"article table (.{arguments.format})" if tables else "folder of .txt articles",
+        "input": f"article table (.{arguments.format})",
         "max_minutes": arguments.max_minutes,
         "runs": runs,
         "notes": [

@@ -33,7 +33,6 @@ from harness import (
     BACKENDS,
     REPO,
     RESULTS_DIR,
-    accepts,
     default_model_folder,
     generated_articles,
     isolate_stance_cache,
@@ -204,12 +203,13 @@ def profile_backend(
     from pipeline.config import load_params
     from pipeline.score.model import StanceModel
 
-    options: dict[str, Any] = {"batch_size": arguments.batch_size}
-    if accepts(StanceModel.load, "backend"):
-        options["backend"] = backend
-    if accepts(StanceModel.load, "cache"):
-        options["cache"] = False
-    model = StanceModel.load(folder, params=load_params(REPO / "params.yaml"), **options)
+    model = StanceModel.load(
+        folder,
+        params=load_params(REPO / "params.yaml"),
+        batch_size=arguments.batch_size,
+        backend=backend,
+        cache=False,
+    )
     with tempfile.TemporaryDirectory(prefix="stance-profile-") as temp:
         scratch = Path(temp)
         score_folder(model, scratch / "warm-up", sources, arguments, paragraphs=20)
@@ -262,18 +262,12 @@ def main() -> None:
     arguments = parse_arguments()
     isolate_stance_cache()
     from pipeline.encoder import use_offline_hub
-    from pipeline.score.model import StanceModel
 
     use_offline_hub()
     load_before = load_average()
     folder = arguments.model or default_model_folder()
     backends, notes = list(arguments.backends), []
-    if not accepts(StanceModel.load, "backend") and backends != ["torch"]:
-        notes.append("StanceModel.load has no `backend` yet: profiled on torch only")
-        backends = ["torch"]
     sources = seed_paragraphs()
-    # One backend after the other: each model is loaded just before it is used, since
-    # loading sets the encoder backend for the whole process.
     profiles = [profile_backend(folder, backend, sources, arguments) for backend in backends]
     import torch
 

@@ -36,7 +36,6 @@ from harness import (
     BACKENDS,
     REPO,
     RESULTS_DIR,
-    accepts,
     default_model_folder,
     generated_articles,
     generated_paragraphs,
@@ -122,33 +121,6 @@ def model_folders(requested: list[Path] | None) -> list[Path]:
     return [default_model_folder(), *sorted(p for p in zoo.glob("*") if p.is_dir())]
 
 
-def encoding_switch() -> Callable[[], None]:
-    """A function that puts back the encoder settings in force now.
-
-    `StanceModel.load` sets the backend for the whole process, so a model loaded
-    later would move every earlier one to its backend; each timed step calls
-    this first so it runs on the backend its model was loaded with.
-    """
-    try:
-        from pipeline.encoder import configure_encoding, encoding_options
-    except ImportError:  # settings are per model: nothing to restore
-        return lambda: None
-    options = encoding_options()
-    return lambda: configure_encoding(options)
-
-
-def load_options(backend: str, batch_size: int, *, cache: bool) -> dict[str, Any]:
-    """Keyword arguments for `StanceModel.load` that this version of it accepts."""
-    from pipeline.score.model import StanceModel
-
-    options: dict[str, Any] = {"batch_size": batch_size}
-    if accepts(StanceModel.load, "backend"):
-        options["backend"] = backend
-    if accepts(StanceModel.load, "cache"):
-        options["cache"] = cache
-    return options
-
-
 def score_subject(
     folder: Path, kind: str, backend: str, arguments: argparse.Namespace, sources: list[str]
 ) -> Subject:
@@ -159,11 +131,11 @@ def score_subject(
     from pipeline.score.stage import score_paths
 
     params = load_params(REPO / "params.yaml")
-    options = load_options(backend, arguments.batch_size, cache=False)
     start = time.perf_counter()
-    model = StanceModel.load(folder, params=params, **options)
+    model = StanceModel.load(
+        folder, params=params, batch_size=arguments.batch_size, backend=backend, cache=False
+    )
     load_seconds = time.perf_counter() - start
-    activate = encoding_switch()
     with onnx_runtime_runs() as runs:
         model.predict_proba([f"Probe of {relative(folder)} on {backend}: Moscow and Beijing."])
     if backend != "torch" and runs[0] == 0:
@@ -174,7 +146,6 @@ def score_subject(
 
     def run(scratch: Path, tag: str, count: int) -> tuple[int, float]:
         write_article_folder(scratch / "articles", generated_articles(sources, count, tag), tag)
-        activate()
         with onnx_runtime_runs() as runs:
             start = time.perf_counter()
             done = score_paths(
@@ -212,14 +183,11 @@ def raw_encoder(backend: str, batch_size: int, cache_root: Path):
         from pipeline.encoder import SentenceEncoder
 
         return SentenceEncoder(path, batch_size=batch_size)
-    try:
-        from pipeline.onnx_encoder import OnnxSentenceEncoder
-    except ImportError as error:
-        raise LookupError(f"pipeline.onnx_encoder is not there yet ({error})") from None
-    options: dict[str, Any] = {"batch_size": batch_size, "quantized": backend == "onnx-int8"}
-    if accepts(OnnxSentenceEncoder, "cache_root"):
-        options["cache_root"] = cache_root
-    return OnnxSentenceEncoder(path, **options)
+    from pipeline.onnx_encoder import OnnxSentenceEncoder
+
+    return OnnxSentenceEncoder(
+        path, batch_size=batch_size, quantized=backend == "onnx-int8", cache_root=cache_root
+    )
 
 
 def encoder_subject(
@@ -332,7 +300,9 @@ def score_once(folder: Path, model_folder: Path, batch_size: int) -> None:
     model = StanceModel.load(
         model_folder,
         params=load_params(REPO / "params.yaml"),
-        **load_options("torch", batch_size, cache=True),
+        batch_size=batch_size,
+        backend="torch",
+        cache=True,
     )
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
@@ -392,14 +362,11 @@ def main() -> None:
         return
     cache_root = isolate_stance_cache()
     from pipeline.encoder import use_offline_hub
-    from pipeline.score.model import StanceModel
 
     use_offline_hub()
     load_before = load_average()
     skipped: list[str] = []
     backends = list(arguments.backends)
-    if not accepts(StanceModel.load, "backend") and backends != ["torch"]:
-        skipped.append("StanceModel.load has no `backend` yet: models measured on torch only")
     default = default_model_folder()
     sources = seed_paragraphs()
     subjects: list[Subject] = []
@@ -408,8 +375,7 @@ def main() -> None:
         if kind is None:
             skipped.append(f"{relative(folder)}: no model there")
             continue
-        model_backends = backends if accepts(StanceModel.load, "backend") else ["torch"]
-        for backend in model_backends:
+        for backend in backends:
             try:
                 subjects.append(score_subject(folder, kind, backend, arguments, sources))
             except Exception as error:
@@ -433,8 +399,6 @@ def main() -> None:
         warm = None
         if arguments.no_warm_cache:
             skipped.append("warm cache: not asked for (--no-warm-cache)")
-        elif not accepts(StanceModel.load, "cache"):
-            skipped.append("warm cache: StanceModel.load has no `cache` option yet")
         else:
             try:
                 warm = warm_cache(arguments, default, sources, Path(scratch))
