@@ -47,3 +47,16 @@ def test_an_unknown_backend_is_a_usage_error(article, tiny_model) -> None:
     code, out, err = run_cli("score", str(article), "--model", str(tiny_model), "--backend", "gpu")
     assert code == 2 and out == ""
     assert "gpu" in err and "Traceback" not in err
+
+
+def test_params_choose_the_backend_and_flags_override_them(tiny_model) -> None:
+    from pipeline.config import load_params
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    encoder = params.encoder.model_copy(update={"backend": "onnx", "cache": False})
+    chosen = params.model_copy(update={"encoder": encoder})
+    model = score_model.StanceModel.load(tiny_model, params=chosen)
+    assert (model.encoding.backend, model.encoding.cache) == ("onnx", False)
+    model = score_model.StanceModel.load(tiny_model, params=chosen, backend="torch", cache=True)
+    assert (model.encoding.backend, model.encoding.cache) == ("torch", True)
