@@ -69,6 +69,7 @@ class Subject:
     # (scratch folder, tag, paragraphs) -> (paragraphs handled, seconds timed)
     run: Callable[[Path, str, int], tuple[int, float]]
     facts: dict[str, Any] = field(default_factory=dict)
+    model: Any = None  # the loaded StanceModel of a stance_score subject
     seconds: float = 0.0
     handled: int = 0
 
@@ -171,6 +172,7 @@ def score_subject(
         paragraphs=arguments.slow_paragraphs if kind in SLOW_KINDS else arguments.paragraphs,
         run=run,
         facts=facts,
+        model=model,
     )
 
 

@@ -108,6 +108,19 @@ def label(params: ParamsOption = DEFAULT_PARAMS) -> None:
 
 
 @app.command()
+def distill(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Distil the static tier's token table from the encoder (paths.static_encoder).
+
+    model2vec runs the sentence encoder once per vocabulary token, then PCA and
+    SIF weighting (`distill:` in params); `static_logreg` embeds paragraphs with
+    the result. Offline; about 15 s on 2 cores.
+    """
+    from pipeline.distill.stage import run_distill
+
+    run_distill(load_params(params))
+
+
+@app.command()
 def evaluate(params: ParamsOption = DEFAULT_PARAMS) -> None:
     """Leave-one-source-out evaluation of train.model (paths.oof, paths.eval_metrics).
 
@@ -138,7 +151,8 @@ def zoo(
         str,
         typer.Argument(
             metavar="NAME",
-            help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, setfit, transformer).",
+            help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, static_logreg, cascade, "
+            "setfit, transformer).",
             show_default=False,
         ),
     ],

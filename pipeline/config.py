@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -70,6 +70,7 @@ class Paths(_Section):
     eval_metrics: Path = Path("metrics/eval.json")
     plots: Path = Path("metrics/plots")
     models: Path = Path("models")
+    static_encoder: Path = Path("models/static-minilm")
     reports: Path = Path("reports")
 
 
@@ -100,6 +101,15 @@ class SegmentParams(_Section):
 
 
 EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
+ModelName = Literal[
+    "tfidf_logreg",
+    "embed_logreg",
+    "hybrid_logreg",
+    "static_logreg",
+    "cascade",
+    "setfit",
+    "transformer",
+]
 
 
 class EncoderParams(_Section):
@@ -111,6 +121,13 @@ class EncoderParams(_Section):
     cache: bool = True  # keep encoder outputs on disk, keyed by text hash and encoder id
     cache_dir: Path | None = None  # None: $STANCE_CACHE_DIR, else ~/.cache/stance
     cache_max_mb: float = Field(default=1024.0, gt=0)
+
+
+class DistillParams(_Section):
+    """The static tier's token table, distilled from the encoder with model2vec."""
+
+    pca_dims: int | None = Field(default=256, ge=2)  # None: keep the encoder's dimensions
+    sif_coefficient: float | None = Field(default=1e-4, gt=0, lt=1)  # None: no SIF weighting
 
 
 class LabelerSettings(_Section):
@@ -198,6 +215,31 @@ class HybridLogregSettings(_Section):
     lexical_min_df: int = Field(default=2, ge=1)
 
 
+class StaticLogregSettings(HybridLogregSettings):
+    """`hybrid_logreg`'s features and gate on the distilled static embeddings (the fast tier)."""
+
+
+class CascadeSettings(_Section):
+    """The fast model scores every paragraph; those whose top probability is under
+    `threshold` are scored again by the slow one."""
+
+    fast: str = "static_logreg"
+    slow: str = "hybrid_logreg"
+    threshold: float = Field(default=0.6, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _two_distinct_models(self) -> CascadeSettings:
+        allowed = set(get_args(ModelName)) - {"cascade"}
+        for key in ("fast", "slow"):
+            if getattr(self, key) not in allowed:
+                raise ValueError(
+                    f"{key}: {getattr(self, key)!r} is not one of {', '.join(sorted(allowed))}"
+                )
+        if self.fast == self.slow:
+            raise ValueError("fast and slow must be different models")
+        return self
+
+
 class SetFitSettings(_Section):
     """SetFit: contrastive fine-tuning of the encoder, then a logistic-regression head."""
 
@@ -223,11 +265,10 @@ class ModelSettings(_Section):
     tfidf_logreg: TfidfLogregSettings = TfidfLogregSettings()
     embed_logreg: EmbedLogregSettings = EmbedLogregSettings()
     hybrid_logreg: HybridLogregSettings = HybridLogregSettings()
+    static_logreg: StaticLogregSettings = StaticLogregSettings()
+    cascade: CascadeSettings = CascadeSettings()
     setfit: SetFitSettings = SetFitSettings()
     transformer: TransformerSettings = TransformerSettings()
-
-
-ModelName = Literal["tfidf_logreg", "embed_logreg", "hybrid_logreg", "setfit", "transformer"]
 
 
 class TrainParams(_Section):
@@ -265,6 +306,7 @@ class CompareParams(_Section):
         "tfidf_logreg",
         "embed_logreg",
         "hybrid_logreg",
+        "static_logreg",
         "setfit",
         "transformer",
     )
@@ -275,6 +317,8 @@ class CompareParams(_Section):
     def _distinct_models(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value or len(set(value)) != len(value):
             raise ValueError("list each model once, at least one")
+        if "cascade" in value:
+            raise ValueError("cascade has its own stage in compare/dvc.yaml; do not list it")
         return value
 
 
@@ -286,6 +330,7 @@ class Params(_Section):
     paths: Paths
     segment: SegmentParams = SegmentParams()
     encoder: EncoderParams = EncoderParams()
+    distill: DistillParams = DistillParams()
     label: LabelParams = LabelParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()

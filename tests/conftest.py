@@ -133,3 +133,62 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     finally:
         sys.stdout, sys.stderr = real
     return int(code), stdout.getvalue(), stderr.getvalue()
+
+
+# Words of the tiny static model's vocabulary: enough for the tests' paragraphs to have
+# known tokens, few enough that distilling takes a second.
+_TINY_TEXT = """
+moscow beijing russia russian china chinese kremlin putin xi washington west sanctions
+partner partners partnership alliance friendship bond unbreakable strain strained rift
+distrust resents junior wedge pull pulled away apart split break together stand depends
+alternative buyers banks payments refuse the a an and of to is are will can not no never
+would could with from their its this that on in for by as be has have whatever does
+weather rain ferry timetable museum train trains festival crowds newsletter subscribe
+lisbon coast season mild may august thursday evening roof renovation record weekend
+"""
+TINY_WORDS = tuple(_TINY_TEXT.split())
+
+
+def build_tiny_bert(folder: Path) -> Path:
+    """A random one-layer BERT, 16 wide, with a word-level WordPiece vocabulary of TINY_WORDS."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocabulary = folder / "vocab.txt"
+    vocabulary.write_text("\n".join([*specials, *TINY_WORDS]) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocabulary), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(specials) + len(TINY_WORDS),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        initializer_range=0.5,  # wide, so that words differ clearly before any training
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def tiny_static_params(root: Path) -> Params:
+    """The repository's params with a tiny BERT as the encoder and the static model in `root`."""
+    params = load_params(REPO / "params.yaml")
+    return params.model_copy(
+        update={
+            "encoder": params.encoder.model_copy(update={"path": build_tiny_bert(root / "bert")}),
+            "distill": params.distill.model_copy(update={"pca_dims": 8}),
+            "paths": params.paths.model_copy(update={"static_encoder": root / "static"}),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_static_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A static model distilled by the distill stage from the tiny BERT (a few seconds)."""
+    from pipeline.distill.stage import run_distill
+
+    return run_distill(tiny_static_params(tmp_path_factory.mktemp("tiny-static")))

@@ -144,13 +144,14 @@ class RulesLabeler(Labeler):
         mentioned = self._entities.mentioned(text)
         hits = []
         for rule, any_of, all_of, unless in self._compiled:
-            if rule.any and not any(p.search(text) for p in any_of):
-                continue
-            if not all(p.search(text) for p in all_of) or any(p.search(text) for p in unless):
-                continue
+            # The entity conditions first: they cost a set operation, the patterns a search.
             if not set(rule.mentions) <= mentioned or set(rule.absent) & mentioned:
                 continue
             if rule.mentions_any and not set(rule.mentions_any) & mentioned:
+                continue
+            if rule.any and not any(p.search(text) for p in any_of):
+                continue
+            if not all(p.search(text) for p in all_of) or any(p.search(text) for p in unless):
                 continue
             hits.append(rule)
         return hits

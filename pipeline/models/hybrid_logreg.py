@@ -67,9 +67,13 @@ class HybridLogreg(StanceClassifier):
         matcher, _ = self._tools()
         return np.asarray([len(matcher.mentioned(text)) for text in texts])
 
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length paragraph vectors (here: the frozen MiniLM, pooled over windows)."""
+        return shared_cache(self.settings.get("encoder_path")).embed(list(texts))
+
     def _features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         _, rules = self._tools()
-        embedding = shared_cache(self.settings.get("encoder_path")).embed(list(texts))
+        embedding = self._embed(texts)
         groups = len(self.settings.get("actors") or {})
         counts = self._actor_groups(texts)
         mentions = np.zeros((len(texts), 3))

@@ -15,8 +15,6 @@ failed save never leaves half a model behind.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import InputDataError, OutputError
-from pipeline.io import display_path
+from pipeline.errors import InputDataError
+from pipeline.io import atomic_folder, display_path
 from pipeline.models.base import StanceClassifier
 from pipeline.models.calibration import apply_temperature
 from pipeline.models.registry import MODELS, model_class
@@ -70,12 +68,7 @@ def save_model(
     `out_of_fold`, when given, is saved as `oof.parquet`: the grouped evaluation's
     predictions that `stance compare` pairs between two versions of a model.
     """
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    except OSError as error:
-        raise OutputError(f"{display_path(folder)}: cannot write ({error.strerror})") from None
-    try:
+    with atomic_folder(folder) as staging:
         classifier.save(staging)
         spec = {
             "format_version": FORMAT_VERSION,
@@ -91,12 +84,6 @@ def save_model(
         if out_of_fold is not None:
             table = pa.Table.from_pandas(out_of_fold, preserve_index=False)
             pq.write_table(table, staging / OOF_FILE, compression="zstd")
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def load_model(folder: Path) -> TrainedModel:

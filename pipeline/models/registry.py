@@ -13,6 +13,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "tfidf_logreg": ("pipeline.models.tfidf_logreg", "TfidfLogreg"),
     "embed_logreg": ("pipeline.models.embed_logreg", "EmbedLogreg"),
     "hybrid_logreg": ("pipeline.models.hybrid_logreg", "HybridLogreg"),
+    "static_logreg": ("pipeline.models.static_logreg", "StaticLogreg"),
+    "cascade": ("pipeline.models.cascade", "CascadeClassifier"),
     "setfit": ("pipeline.models.setfit_model", "SetFitClassifier"),
     "transformer": ("pipeline.models.transformer_model", "TransformerClassifier"),
 }
@@ -27,12 +29,18 @@ def model_class(name: str) -> type[StanceClassifier]:
 
 
 def model_settings(params: Params, name: str | None = None) -> dict[str, Any]:
-    """Constructor settings of a model from params (the encoder path included)."""
+    """Constructor settings of a model from params (encoder, actors and rules included)."""
     name = name or params.train.model
     settings = getattr(params.train.models, name).model_dump()
-    if name != "tfidf_logreg":
+    if name == "cascade":
+        for part in ("fast", "slow"):
+            settings[f"{part}_settings"] = model_settings(params, settings[part])
+        return settings
+    if name in ("embed_logreg", "hybrid_logreg", "setfit", "transformer"):
         settings["encoder_path"] = str(params.encoder.path) if params.encoder.path else None
-    if name == "hybrid_logreg":
+    if name == "static_logreg":
+        settings["static_path"] = str(params.paths.static_encoder)
+    if name in ("hybrid_logreg", "static_logreg"):
         settings["actors"] = {
             group: list(terms) for group, terms in params.proposition.actors.items()
         }

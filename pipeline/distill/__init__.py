@@ -1,0 +1,1 @@
+"""The `distill` stage: the static tier's token table, distilled from the sentence encoder."""
