@@ -126,9 +126,12 @@ def by_length(texts: list[str]) -> list[int]:
 class SentenceEncoder:
     """A sentence-transformers model on CPU, loaded on first use and then kept."""
 
-    def __init__(self, path: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, path: Path | None = None, batch_size: int = 32, threads: int | None = None
+    ) -> None:
         self.path = path
         self.batch_size = batch_size
+        self.threads = threads  # None: every core this process may run on
         self._model = None
 
     @property
@@ -152,7 +155,9 @@ class SentenceEncoder:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            if "OMP_NUM_THREADS" not in os.environ:  # the user's choice wins
+            if self.threads is not None:  # asked for (e.g. one Ray actor of several)
+                torch.set_num_threads(self.threads)
+            elif "OMP_NUM_THREADS" not in os.environ:  # the user's choice wins
                 torch.set_num_threads(available_cores())
             self._model = SentenceTransformer(str(path), device="cpu")
         return self._model
@@ -235,6 +240,9 @@ class EncodingOptions:
     cache_dir: Path | None = None  # None: pipeline.embedding_store.default_cache_dir()
     cache_max_mb: float = 1024.0
     batch_size: int = 32
+    # Threads of the encoder; None: every core the process may run on. Set when several
+    # encoders share a machine (`stance score --engine ray`: cores // workers each).
+    threads: int | None = None
 
     @classmethod
     def from_params(cls, encoder: EncoderParams) -> EncodingOptions:
@@ -311,7 +319,7 @@ def make_encoder(path: Path | None = None) -> SentenceModel:
 
 
 def _backend_encoder(path: Path | None, options: EncodingOptions) -> SentenceModel:
-    torch_encoder = SentenceEncoder(path, batch_size=options.batch_size)
+    torch_encoder = SentenceEncoder(path, batch_size=options.batch_size, threads=options.threads)
     if options.backend == "torch":
         return torch_encoder
     try:
@@ -322,6 +330,7 @@ def _backend_encoder(path: Path | None, options: EncodingOptions) -> SentenceMod
             batch_size=options.batch_size,
             quantized=options.backend == "onnx-int8",
             cache_root=options.cache_root,
+            threads=options.threads,
         )
         onnx_encoder.encode(["A sentence that loads the exported model."])
     except (ImportError, StanceError, OSError, RuntimeError) as error:  # e.g. no room to export
