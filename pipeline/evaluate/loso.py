@@ -18,6 +18,7 @@ from pipeline.errors import InputDataError
 from pipeline.models.base import StanceClassifier
 from pipeline.models.calibration import apply_temperature, fit_temperature
 from pipeline.models.registry import model_settings
+from pipeline.static_encoder import WEIGHTS_FILE as STATIC_WEIGHTS
 from pipeline.text import sha256_hex
 from pipeline.train.data import gold_rows, training_rows
 
@@ -52,6 +53,15 @@ def _portable(settings: dict) -> dict:
         )
     if portable.get("encoder_path"):
         portable["encoder_path"] = Path(portable["encoder_path"]).name
+    if portable.get("static_path"):  # the distilled table: its weights decide
+        folder = Path(portable["static_path"])
+        weights = folder / STATIC_WEIGHTS
+        portable["static_path"] = (
+            hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else folder.name
+        )
+    for part in ("fast_settings", "slow_settings"):  # a cascade's two models
+        if isinstance(portable.get(part), dict):
+            portable[part] = _portable(portable[part])
     return portable
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from tokenizers import Tokenizer
 from pipeline.config import Params, load_params, parse_params
 from pipeline.distill.stage import run_distill
 from pipeline.errors import ConfigError, InputDataError
+from pipeline.evaluate.loso import model_id
 from pipeline.models.persist import load_model, save_model
 from pipeline.models.registry import build_model
 from pipeline.static_encoder import StaticEncoder
@@ -179,3 +181,14 @@ def test_a_missing_or_damaged_static_model_is_one_line(tmp_path: Path) -> None:
     (broken / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(InputDataError, match="damaged static model"):
         StaticEncoder(broken)
+
+
+def test_model_ids_do_not_depend_on_where_the_static_model_lies(
+    tmp_path: Path, tiny_static_model: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere" / "static"
+    shutil.copytree(tiny_static_model, elsewhere)
+    for name in ("static_logreg", "cascade"):
+        here = model_id(variant(PARAMS, name, tiny_static_model))
+        assert model_id(variant(PARAMS, name, elsewhere)) == here
+        assert model_id(variant(PARAMS, name, REPO / "no-such-folder")) != here
