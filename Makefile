@@ -5,6 +5,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
+# The tests also need the optional Ray engine (`make run` does not): a second stamp.
+TEST_STAMP := $(VENV)/.installed-test
 
 # Stage commands in dvc.yaml call `stance`; put the venv first on PATH for them.
 export PATH := $(BIN):$(PATH)
@@ -19,6 +21,11 @@ export DVC_NO_ANALYTICS := 1
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,onnx]"
+	$(BIN)/python -m pip check
+	@touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,onnx,ray]"
 	$(BIN)/python -m pip check
 	@touch $@
 
@@ -44,7 +51,7 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-test: lint browser
+test: lint browser $(TEST_STAMP)
 	pytest
 
 lint: $(STAMP)

@@ -1,8 +1,8 @@
 """Write benchmarks/RESULTS.md from the result JSON files, and nothing else.
 
 Reads what the benchmarks wrote in the results folder (score_throughput,
-zero_shot, memory_scaling, repro_timing, profile_score, and run_all's log of
-the parts it ran) and renders: the machine first, then one section per part
+zero_shot, memory_scaling, repro_timing, profile_score, ray_scaling, and
+run_all's log of the parts it ran) and renders: the machine first, then one section per part
 with its measurements, its targets (measured value, met / NOT met / not
 measured) and, for each missed target, a paragraph on what limits it, built
 from the profile and the measurements. Every number comes from the JSON files;
@@ -25,7 +25,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-PARTS = ("score_throughput", "zero_shot", "memory_scaling", "repro_timing", "profile_score")
+PARTS = (
+    "score_throughput",
+    "zero_shot",
+    "memory_scaling",
+    "repro_timing",
+    "profile_score",
+    "ray_scaling",
+)
 
 # The targets.
 MAX_OVERHEAD = 0.15  # end-to-end default model over the raw encoder, same backend
@@ -63,6 +70,7 @@ REQUIRED_KEYS = {
     "memory_scaling": ("runs",),
     "repro_timing": ("target", "clean"),
     "profile_score": ("profiles",),
+    "ray_scaling": ("settings", "runs"),
     "run_all": ("parts",),
 }
 
@@ -692,6 +700,75 @@ def profile_section(profiles: dict | None) -> list[str]:
     return lines + [f"- note: {note}" for note in profiles.get("notes", [])] + [""]
 
 
+# --- Ray -------------------------------------------------------------------------------
+
+
+def ray_row(run: dict, local_rate: float | None) -> tuple:
+    """One run of ray_scaling as a table row."""
+    agreement = run.get("vs_local") or {}
+    if run["engine"] == "local":
+        fixed = f"{number(run['load_s'], 2)} (model load)"
+        steady, equal, difference = run["paragraphs_per_s"], "", ""
+    else:
+        fixed = number(run.get("fixed_cost_s"), 2)
+        steady = run.get("steady_paragraphs_per_s")
+        share = agreement.get("labels_equal_share")
+        equal = percent(share, 1) if share is not None else "–"
+        difference = agreement.get("max_abs_prob_diff", "–")
+    speedup = f"{steady / local_rate:.2f}×" if steady and local_rate else "–"
+    return (
+        run["engine"],
+        run["workers"] or "–",
+        run.get("threads_per_actor") or run.get("threads") or "–",
+        fixed,
+        number(run["run_s"], 2),
+        f"{run['paragraphs']:,}",
+        number(run["paragraphs_per_s"]),
+        number(steady),
+        speedup,
+        difference,
+        equal,
+    )
+
+
+def ray_section(result: dict | None) -> list[str]:
+    lines = ["## 6. Scaling out on Ray", ""]
+    if not result or not result.get("runs"):
+        reasons = "; ".join((result or {}).get("skipped", [])) or "no results"
+        return [*lines, f"Not run ({reasons}).", ""]
+    settings, corpus = result["settings"], result.get("corpus", {})
+    lines += [
+        f"`stance score --engine ray` against the local engine on this machine: "
+        f"{corpus.get('articles', '–')} articles of {corpus.get('paragraphs_per_article')} "
+        f"paragraphs in one parquet table, model {settings['model']} on "
+        f"{settings['backend']}, encoder cache off. Starting the local Ray instance took "
+        f"{number(result.get('ray_startup_s'), 2)} s (once, not in any run below).",
+        "",
+    ]
+    local_rate = next(
+        (r["paragraphs_per_s"] for r in result["runs"] if r["engine"] == "local"), None
+    )
+    lines += table(
+        (
+            "engine",
+            "workers",
+            "threads each",
+            "load / fixed cost s",
+            "run s",
+            "paragraphs",
+            "paragraphs/s",
+            "steady paragraphs/s",
+            "steady vs local",
+            "vs local: largest prob. difference",
+            "vs local: labels equal",
+        ),
+        (ray_row(run, local_rate) for run in result["runs"]),
+    )
+    lines += [f"- skipped: {note}" for note in result.get("skipped", [])]
+    lines += [f"- note: {note}" for note in result.get("notes", [])]
+    return [*lines, ""]
+
+
 def load_before(result: dict | None, record: dict) -> str:
     """The load average before a part: run_all's reading, else the part's own."""
     loads = record.get("load_average_before") or (result or {}).get("machine", {}).get(
@@ -770,6 +847,7 @@ def render(results: dict[str, dict], source: str = "benchmarks/results/") -> str
         memory_section(results.get("memory_scaling")),
         repro_section(results.get("repro_timing")),
         profile_section(profiles),
+        ray_section(results.get("ray_scaling")),
     ]
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"
 

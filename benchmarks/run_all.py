@@ -5,13 +5,15 @@ Parts, in this order, each a script of this folder run as its own process:
   profile     profile_score.py     where the default model's scoring time goes, per backend
   zero-shot   zero_shot.py         a bart-large-mnli-sized zero-shot pipeline, for comparison
   memory      memory_scaling.py    time and peak RSS of `stance score` on 1k/10k/100k paragraphs
+  ray         ray_scaling.py       `--engine ray` at 1 and 2 workers against the local engine
   repro       repro_timing.py      `dvc repro` in a fresh clone, then a no-op one
 A part that fails is recorded with its exit code and the others still run. The
 load average before each part, its wall time and exit code go to run_all.json;
 then results_md.py renders RESULTS.md from the JSON files. `--quick` is a fast
 pass to check the suite works (small sizes, no repro unless asked for); it
 writes to benchmarks/results/quick/ so the full results stay as they are.
-Full suite on 2 cores: about 40 minutes, most of it the 100k-paragraph run.
+Full suite on 2 cores: about 45 minutes, most of it the 100k-paragraph run. The ray
+part needs the `ray` extra (`make test` installs it); without it, its file says so.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SCRIPTS = {
     "profile": "profile_score",
     "zero-shot": "zero_shot",
     "memory": "memory_scaling",
+    "ray": "ray_scaling",
     "repro": "repro_timing",
 }
 QUICK_DIR = RESULTS_DIR / "quick"
@@ -63,6 +66,9 @@ def part_arguments(part: str, arguments: argparse.Namespace) -> list[str]:
         extra = ["--backend", arguments.memory_backend] if arguments.memory_backend else []
         extra += ["--max-minutes", str(arguments.max_minutes)]
         return ["--sizes", *map(str, sizes), *extra]
+    if part == "ray":
+        count = arguments.ray_paragraphs or (300 if quick else 20_000)
+        return ["--paragraphs", str(count), *(["--quick"] if quick else [])]
     return []
 
 
@@ -122,6 +128,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--max-minutes", type=float, default=60.0, help="memory: longest size to attempt (60)"
     )
+    parser.add_argument("--ray-paragraphs", type=int, help="ray: paragraphs (20000)")
     parser.add_argument("--results-dir", type=Path, help="JSON folder (default: results/)")
     parser.add_argument("--out", type=Path, help="markdown to write (default: RESULTS.md)")
     return parser.parse_args()

@@ -44,6 +44,13 @@ class Backend(StrEnum):
     onnx_int8 = "onnx-int8"
 
 
+class Engine(StrEnum):
+    """Where `stance score` runs: in this process, or on a Ray cluster."""
+
+    local = "local"
+    ray = "ray"
+
+
 ParamsOption = Annotated[
     Path,
     typer.Option("--params", "-p", help="The params file that configures the pipeline."),
@@ -211,8 +218,9 @@ def score(
         typer.Option(
             "--format",
             "-f",
-            help="table (default on a terminal), jsonl (default otherwise), json or csv. "
-            "With --output, the file's suffix (.json, .jsonl, .csv) picks it.",
+            help="table (default on a terminal), jsonl (default otherwise), json, csv, or "
+            "parquet (a folder: --output DIR). With --output, the file's suffix (.json, "
+            ".jsonl, .csv) picks it. --engine ray writes parquet only.",
             show_default=False,
         ),
     ] = None,
@@ -259,6 +267,30 @@ def score(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: this process. ray: Ray Data over a Ray cluster (pip install "
+            "'.[ray]'): segmentation tasks and model actors, parquet shards in --output DIR.",
+        ),
+    ] = Engine.local,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="--engine ray: model actors, each with cores/workers threads "
+            "(default: the cluster's CPUs).",
+            show_default=False,
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="--engine ray: the cluster to use, host:port of its head (or auto). "
+            "Default: $RAY_ADDRESS, else a local Ray instance on this machine's cores.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score new articles: each paragraph's stance and each article's stance index.
 
@@ -268,7 +300,8 @@ def score(
     the corpus. A file or table row that cannot be scored (missing, empty,
     binary, HTML without article text, a bad jsonl line) is a warning naming it;
     the others are still scored and the exit code is 1. The table columns and
-    the jsonl schema are in the README ("Scoring new articles").
+    the jsonl schema are in the README ("Scoring new articles"); --engine ray and
+    the parquet folder in "Scoring on Ray".
     """
     from pipeline.score.stage import run_score
 
@@ -283,6 +316,9 @@ def score(
         strict=strict,
         backend=backend.value if backend is not None else None,
         cache=cache,
+        engine=engine.value,
+        workers=workers,
+        address=address,
     )
     if run.failed:
         raise typer.Exit(1)

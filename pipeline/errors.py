@@ -33,6 +33,10 @@ class DocumentError(InputDataError):
     """
 
 
+class EngineError(ConfigError):
+    """The scoring engine asked for cannot run: Ray not installed, a cluster out of reach."""
+
+
 class OutputError(StanceError):
     """An output cannot be written (folder missing rights, a file where a folder should be)."""
 

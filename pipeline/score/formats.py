@@ -9,6 +9,8 @@ jsonl (stable; every line has "type"):
 json: the same content as one object, {"model": {...}, "documents": [{..., "paragraphs": [...]}]},
   written article by article (the layout of `json.dump(..., indent=2)`).
 csv: one row per paragraph, probabilities as prob_<label> columns and the model's version.
+parquet: a folder of a paragraph table and a document table (`pipeline.score.folder`);
+  the only format of `--engine ray`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class OutputFormat(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
 
 
 _SUFFIXES = {
@@ -89,6 +92,8 @@ def write_scores(
     read only after the last article: a list that fills while the articles are
     read is counted whole.
     """
+    if output_format is OutputFormat.parquet:
+        raise ValueError("parquet output is a folder, not a stream; see pipeline.score.folder")
     writer = {
         OutputFormat.jsonl: _write_jsonl,
         OutputFormat.json: _write_json,

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 STDIN = "-"
 STDIN_DOC_ID = "stdin"
+# Bits of an article key that number the outcomes within one input (a table's rows).
+_OUTCOME_BITS = 32
 _HTML_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL)
 
 
@@ -115,18 +117,30 @@ class DocumentStream:
     def expected_count(self) -> int:
         """Articles to expect, for a progress bar: one per file, a table's rows (a jsonl
         file's lines), one for standard input."""
-        return sum(_expected_articles(item) for item in self.inputs)
+        return expected_articles(self.inputs)
 
     def __iter__(self) -> Iterator[SegmentedDocument]:
-        for item in self.inputs:
-            for outcome in read_input(item, self.options, self.stdin):
+        for _, document in self.keyed():
+            yield document
+
+    def keyed(self) -> Iterator[tuple[int, SegmentedDocument]]:
+        """The articles, each with its `article_key` (what the parquet output sorts by)."""
+        for index, item in enumerate(self.inputs):
+            for number, outcome in enumerate(read_input(item, self.options, self.stdin)):
                 if isinstance(outcome, SegmentedDocument):
-                    yield outcome
+                    yield article_key(index, number), outcome
                 elif self.strict:
                     raise StanceError(f"{outcome}; stopped (--strict)")
                 else:
                     log.warning("%s; skipped", outcome)
                     self.failed.append(outcome)
+
+
+def article_key(input_index: int, outcome: int) -> int:
+    """A sort key in input order, the same in every engine: the input's place in the listing
+    (`list_inputs`), then the outcome's place among that input's (a table's rows, skipped
+    ones included, in file order; 0 for a file)."""
+    return (input_index << _OUTCOME_BITS) | outcome
 
 
 def read_documents(
@@ -162,6 +176,12 @@ def list_inputs(paths: Sequence[Path | str], options: ReadOptions) -> list[Input
                 seen.add(key)
                 inputs.append(ArticleTable(document.path) if is_table(document.path) else document)
     return inputs
+
+
+def expected_articles(inputs: Sequence[Input]) -> int:
+    """Articles the listed inputs should give, read from no article: one per file, a
+    table's rows (a jsonl file's lines), one for standard input."""
+    return sum(_expected_articles(item) for item in inputs)
 
 
 def _expected_articles(item: Input) -> int:

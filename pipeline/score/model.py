@@ -64,6 +64,13 @@ class ScoredFiles:
     failed: list[str] = field(default_factory=list)
 
 
+def read_model_info(folder: Path, model: TrainedModel) -> ModelInfo:
+    """Which model a loaded folder holds: its kind, card id and the card's SHA-256."""
+    card_path = folder / CARD_FILE
+    card_hash = hashlib.sha256(card_path.read_bytes()).hexdigest() if card_path.is_file() else None
+    return ModelInfo(model.classifier.name, model.card.get("model_id"), card_hash)
+
+
 def index_settings(labels: Sequence[str], report: ReportParams) -> IndexSettings:
     """The report's index settings for a model's labels (favor, against, none)."""
     if len(labels) != 3:
@@ -106,13 +113,15 @@ class StanceModel:
         batch_size: int = DEFAULT_BATCH_SIZE,
         backend: EncoderBackend | None = None,
         cache: bool | None = None,
+        threads: int | None = None,
     ) -> StanceModel:
         """Load a saved model folder (from `stance train`) and its encoder, offline.
 
         `params` supplies the segment settings, the manifest name, the bootstrap
         settings (`report`) and the encoder's inference path and cache
         (`encoder`); without it, their defaults are used. `backend` and `cache`
-        override the encoder settings (for this process).
+        override the encoder settings (for this process); `threads` caps the
+        encoder's threads (default: every core the process may use).
         """
         use_offline_hub()
         options = EncodingOptions.from_params(params.encoder if params else EncoderParams())
@@ -120,15 +129,13 @@ class StanceModel:
             options = replace(options, backend=backend)
         if cache is not None:
             options = replace(options, cache=cache)
+        if threads is not None:
+            options = replace(options, threads=threads)
         folder = Path(folder)
         if not folder.is_dir():
             raise InputDataError(f"{display_path(folder)}: model folder not found")
         model = load_model(folder)
-        card_path = folder / CARD_FILE
-        card_hash = (
-            hashlib.sha256(card_path.read_bytes()).hexdigest() if card_path.is_file() else None
-        )
-        info = ModelInfo(model.classifier.name, model.card.get("model_id"), card_hash)
+        info = read_model_info(folder, model)
         read = (
             ReadOptions(segment=params.segment, manifest_name=params.paths.manifest.name)
             if params is not None

@@ -3,7 +3,8 @@
 The model is the one `dvc repro` trained (`paths.models`/`train.model` in
 params) unless a folder is given. params.yaml is optional here: without it the
 segment and bootstrap settings take their defaults and a model folder must be
-named. Outputs written with `output` appear whole or not at all.
+named. Outputs written with `output` appear whole or not at all. `engine="ray"`
+hands the same work to `pipeline.score.ray_engine` (a Ray cluster, parquet out).
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ import io
 import logging
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Literal, TextIO
 
 from pipeline.config import DEFAULT_PARAMS, EncoderBackend, Params, load_params
 from pipeline.console import progress
-from pipeline.errors import InputDataError
+from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import atomic_output, display_path
 from pipeline.models.persist import MODEL_FILE
 from pipeline.score import DEFAULT_BATCH_SIZE
+from pipeline.score.core import SegmentedDocument
+from pipeline.score.folder import check_output_folder, write_score_folder
 from pipeline.score.formats import OutputFormat, Totals, choose_format, write_scores
 from pipeline.score.inputs import DocumentStream
 from pipeline.score.model import StanceModel
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # A progress bar is worth showing (on a terminal) from this many expected articles on.
 MANY_FILES = 20
+
+Engine = Literal["local", "ray"]
 
 
 @dataclass(frozen=True)
@@ -86,14 +92,41 @@ def run_score(
     strict: bool = False,
     backend: EncoderBackend | None = None,
     cache: bool | None = None,
+    engine: Engine = "local",
+    workers: int | None = None,
+    address: str | None = None,
 ) -> ScoreRun:
     """The command: find and load the model once, then score every input.
 
     `backend` and `cache` override `encoder.backend` and `encoder.cache` of params.
+    `engine="ray"` scores on a Ray cluster (`address`, else a local one) with `workers`
+    model actors, into a parquet folder.
     """
     params = optional_params(params_file)
+    folder = model_folder(model, params)
+    if engine == "ray":
+        from pipeline.score.ray_engine import score_on_ray
+
+        return score_on_ray(
+            paths,
+            folder,
+            params,
+            output_format=output_format,
+            output=output,
+            source=source,
+            batch_size=batch_size,
+            strict=strict,
+            backend=backend,
+            cache=cache,
+            workers=workers,
+            address=address,
+        )
+    if workers is not None or address is not None:
+        raise ConfigError("--workers and --address are options of --engine ray")
+    if output_format is OutputFormat.parquet:
+        check_output_folder(output)  # before the model loads
     scorer = StanceModel.load(
-        model_folder(model, params),
+        folder,
         params=params,
         batch_size=batch_size,
         backend=backend,
@@ -122,6 +155,10 @@ def score_paths(
     options = model.read if source is None else replace(model.read, source=source)
     articles = DocumentStream(paths, options, strict=strict, stdin=stdin)
     chosen = choose_format(output_format, output, stdout_is_terminal=sys.stdout.isatty())
+    if chosen is OutputFormat.parquet:
+        totals = _score_to_folder(model, articles, check_output_folder(output))
+        _log_totals(totals, articles.failed, output)
+        return ScoreRun(totals, tuple(articles.failed), chosen)
     documents = progress(articles, "Scoring", total=articles.expected_count(), min_items=MANY_FILES)
     try:
         with _output_stream(output) as stream:
@@ -137,14 +174,34 @@ def score_paths(
         _silence_stdout()
         return ScoreRun(Totals(0, 0), tuple(articles.failed), chosen)
     if output is not None or chosen is not OutputFormat.table:
-        log.info(
-            "score: %d paragraphs from %d documents (%d failed) -> %s",
-            totals.paragraphs,
-            totals.documents,
-            len(articles.failed),
-            "standard output" if output is None else display_path(output),
-        )
+        _log_totals(totals, articles.failed, output)
     return ScoreRun(totals, tuple(articles.failed), chosen)
+
+
+def _log_totals(totals: Totals, failed: Sequence[str], output: Path | None) -> None:
+    log.info(
+        "score: %d paragraphs from %d documents (%d failed) -> %s",
+        totals.paragraphs,
+        totals.documents,
+        len(failed),
+        "standard output" if output is None else display_path(output),
+    )
+
+
+def _score_to_folder(model: StanceModel, articles: DocumentStream, output: Path) -> Totals:
+    """Score the articles into a parquet folder (`pipeline.score.folder`), each row with its
+    article's `input_order`, the same key the Ray engine gives it."""
+    keys: deque[int] = deque()  # the keys of articles read but not yet scored, in order
+
+    def documents() -> Iterator[SegmentedDocument]:
+        for key, document in articles.keyed():
+            keys.append(key)
+            yield document
+
+    shown = progress(documents(), "Scoring", total=articles.expected_count(), min_items=MANY_FILES)
+    scored = ((keys.popleft(), document) for document in model.score_documents(shown))
+    # `failed` fills while the articles are read; the folder's run.json reads it last.
+    return write_score_folder(output, model.info, model.labels, scored, failed=articles.failed)
 
 
 @contextlib.contextmanager
