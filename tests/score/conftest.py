@@ -46,3 +46,50 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def read_jsonl(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _static_variant(model: str, static: Path, **cascade: object) -> object:
+    """An unfitted `model` (static_logreg or a cascade over it) configured like the pipeline's."""
+    from pipeline.config import load_params
+    from pipeline.models.registry import build_model
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    models = params.train.models
+    models = models.model_copy(update={"cascade": models.cascade.model_copy(update=cascade)})
+    return build_model(
+        params.model_copy(
+            update={
+                "paths": params.paths.model_copy(update={"static_encoder": static}),
+                "train": params.train.model_copy(update={"model": model, "models": models}),
+            }
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_static_logreg(tmp_path_factory: pytest.TempPathFactory, tiny_static_model: Path) -> Path:
+    """A static_logreg folder on the tiny distilled model, saved as `stance train` saves one."""
+    texts, labels = zip(*TRAINING, strict=True)
+    classifier = _static_variant("static_logreg", tiny_static_model).fit(list(texts), list(labels))
+    folder = tmp_path_factory.mktemp("models") / "static_logreg"
+    card = {
+        "model": "static_logreg",
+        "model_id": "static_logreg-0123456789",
+        "labels": list(LABELS),
+    }
+    save_model(classifier, folder, temperature=1.0, card=card, readme="# test model\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_cascade(tmp_path_factory: pytest.TempPathFactory, tiny_static_model: Path) -> Path:
+    """A cascade folder: the tiny static_logreg first, a TF-IDF model for the unsure paragraphs."""
+    texts, labels = zip(*TRAINING, strict=True)
+    classifier = _static_variant(
+        "cascade", tiny_static_model, slow="tfidf_logreg", threshold=0.6
+    ).fit(list(texts), list(labels))
+    folder = tmp_path_factory.mktemp("models") / "cascade"
+    card = {"model": "cascade", "model_id": "cascade-0123456789", "labels": list(LABELS)}
+    save_model(classifier, folder, temperature=1.0, card=card, readme="# test model\n")
+    return folder

@@ -30,7 +30,7 @@ from tests.conftest import run_cli, write_manifest
 from tests.score.conftest import ARTICLE
 
 # Model fixtures the engines are compared on (fixture names of tests/score/conftest.py).
-MODELS = ["tiny_model"]
+MODELS = ["tiny_model", "tiny_static_logreg", "tiny_cascade"]
 PROBABILITY_TOLERANCE = 1e-6
 
 HTML_PAGE = """<!doctype html><html><head><title>Harbour news</title>
