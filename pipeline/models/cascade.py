@@ -7,8 +7,9 @@ highest probability is under `threshold`. Both parts are fitted on the same
 training texts; the cascade as a whole is evaluated and calibrated (out of fold)
 like any other model, so its grouped-CV metrics are the cascade's own.
 
-`escalated_` and `scored_` count paragraphs since loading (or fitting), so a
-caller can report the share that went to the slow model.
+`escalated_` and `scored_` count paragraphs since loading, fitting or
+`reset_counts()`, so a caller can report the share that went to the slow model
+(`stance score` logs it).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class CascadeClassifier(StanceClassifier):
         self._check_fit_input(texts, labels)
         self.fast_ = self._part("fast").fit(texts, labels)
         self.slow_ = self._part("slow").fit(texts, labels)
-        self.escalated_ = self.scored_ = 0
+        self.reset_counts()
         return self
 
     def escalate(self, probabilities: np.ndarray) -> np.ndarray:
@@ -58,6 +59,10 @@ class CascadeClassifier(StanceClassifier):
         self.escalated_ += len(unsure)
         self.scored_ += len(texts)
         return probabilities
+
+    def reset_counts(self) -> None:
+        """Start counting scored and escalated paragraphs from zero."""
+        self.escalated_ = self.scored_ = 0
 
     def saved_settings(self) -> dict[str, Any]:
         return {
@@ -79,5 +84,5 @@ class CascadeClassifier(StanceClassifier):
                 folder / part, labels=labels, seed=seed, **settings[f"{part}_settings"]
             )
             setattr(model, f"{part}_", loaded)
-        model.escalated_ = model.scored_ = 0
+        model.reset_counts()
         return model

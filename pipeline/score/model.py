@@ -151,6 +151,9 @@ class StanceModel:
         )
         index_settings(scorer.labels, scorer.report)  # a model without three labels fails here
         scorer.predict_proba([_WARM_UP])  # loads the encoder now, not in the first batch
+        reset = getattr(model.classifier, "reset_counts", None)
+        if reset is not None:  # a cascade counts escalations: the warm-up is not the user's
+            reset()
         return scorer
 
     @property

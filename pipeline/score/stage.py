@@ -132,8 +132,27 @@ def run_score(
         backend=backend,
         cache=cache,
     )
-    return score_paths(
+    done = score_paths(
         scorer, paths, output_format=output_format, output=output, source=source, strict=strict
+    )
+    report_escalation(scorer)
+    return done
+
+
+def report_escalation(model: StanceModel) -> None:
+    """For a cascade: how many paragraphs its slow model scored (the price of the run)."""
+    classifier = model.model.classifier
+    scored = getattr(classifier, "scored_", 0)
+    if classifier.name != "cascade" or not scored:
+        return
+    escalated = classifier.escalated_
+    log.info(
+        "cascade: %d of %d paragraphs (%.1f%%) were under the threshold %.2f and went to %s",
+        escalated,
+        scored,
+        100 * escalated / scored,
+        classifier.settings["threshold"],
+        classifier.settings["slow"],
     )
 
 
