@@ -58,6 +58,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "transformers.tokenization_utils_base:PreTrainedTokenizerBase.__call__",
         "transformers.tokenization_utils_base:PreTrainedTokenizerBase.pad",
     ),
+    "static encoder (model2vec)": ("pipeline.static_encoder:StaticEncoder.encode",),
     "sentence windows and pooling": (
         "pipeline.models.chunking:chunk_texts",
         "pipeline.models.chunking:pool",

@@ -1,7 +1,7 @@
 """Write benchmarks/RESULTS.md from the result JSON files, and nothing else.
 
 Reads what the benchmarks wrote in the results folder (score_throughput,
-zero_shot, memory_scaling, repro_timing, profile_score, ray_scaling, and
+zero_shot, memory_scaling, repro_timing, profile_score, ray_scaling, static_tier, and
 run_all's log of the parts it ran) and renders: the machine first, then one section per part
 with its measurements, its targets (measured value, met / NOT met / not
 measured) and, for each missed target, a paragraph on what limits it, built
@@ -32,6 +32,7 @@ PARTS = (
     "repro_timing",
     "profile_score",
     "ray_scaling",
+    "static_tier",
 )
 
 # The targets.
@@ -71,6 +72,7 @@ REQUIRED_KEYS = {
     "repro_timing": ("target", "clean"),
     "profile_score": ("profiles",),
     "ray_scaling": ("settings", "runs"),
+    "static_tier": ("measurements", "accuracy", "target_speedup"),
     "run_all": ("parts",),
 }
 
@@ -769,6 +771,127 @@ def ray_section(result: dict | None) -> list[str]:
     return [*lines, ""]
 
 
+# --- The static tier -------------------------------------------------------------------
+
+
+def static_tier_targets(result: dict | None) -> list[Target]:
+    """Speed of the static tier over raw MiniLM, and its accuracy gap to the default."""
+    if not result:
+        return [
+            Target("static tier speed", "≥ 20× raw MiniLM (torch)", "–", None),
+            Target("static tier accuracy", "within 3 points of the default", "–", None),
+        ]
+    speedup, goal = result.get("static_speedup"), result["target_speedup"]
+    profile = result.get("static_profile") or {}
+    parts = profile.get("parts") or {}
+    limits = None
+    if speedup is not None and speedup < goal and parts:
+        shares = ", ".join(
+            f"{name} {percent(part['share'])}" for name, part in list(parts.items())[:5]
+        )
+        limits = (
+            "End to end, the static tier's time (cProfile, "
+            f"{profile.get('paragraphs', 0):,} paragraphs): {shares}. The distilled encoder "
+            "itself is a small share; the rule votes, actor matching and segmentation that "
+            "every model pays dominate once MiniLM is gone."
+        )
+    accuracy = result.get("accuracy", {})
+    gap, gap_goal = accuracy.get("static_gap_points"), result.get("target_f1_gap_points", 3.0)
+    gap_limits = None
+    if gap is not None and gap > gap_goal:
+        gap_limits = (
+            "A static vector is a bag of tokens: it keeps the topic and loses the "
+            "composition (negation, hedges, who does what to whom) that the contextual "
+            "MiniLM vector adds to the n-grams. The cascade recovers the default's score "
+            "(the threshold table above)."
+        )
+    return [
+        Target(
+            "static tier speed (`stance score` end to end, × raw MiniLM on torch)",
+            f"≥ {goal:g}×",
+            f"{number(speedup)}×" if speedup is not None else "–",
+            None if speedup is None else speedup >= goal,
+            limits,
+        ),
+        Target(
+            "static tier accuracy (LOSO macro-F1 below the default)",
+            f"≤ {gap_goal:g} points",
+            f"{number(gap)} points" if gap is not None else "–",
+            None if gap is None else gap <= gap_goal,
+            gap_limits,
+        ),
+    ]
+
+
+def static_tier_section(result: dict | None) -> list[str]:
+    lines = ["## 7. The static tier and the cascade", ""]
+    if not result:
+        return [*lines, "Not run (no results/static_tier.json).", ""]
+    settings = result["settings"]
+    lines += [
+        f"Measured side by side in one run ({settings['rounds']} rounds of alternating "
+        f"order): MiniLM subjects on {settings['paragraphs']:,} paragraphs each, the static "
+        f"ones on {settings['fast_paragraphs']:,}; `stance score` end to end, cache off.",
+        "",
+    ]
+    lines += table(
+        ("subject", "kind", "backend", "paragraphs", "paragraphs/s", "× raw MiniLM (torch)"),
+        (
+            (
+                m["subject"],
+                m["kind"],
+                m["backend"],
+                f"{m['paragraphs']:,}",
+                number(m["paragraphs_per_s"]),
+                number(m.get("x_raw_minilm")),
+            )
+            for m in result["measurements"]
+        ),
+    )
+    for share in result.get("cascade_escalation", []):
+        lines.append(
+            f"- {share['subject']}: {share['escalated']:,} of {share['scored']:,} paragraphs "
+            f"({percent(share['share'], 1)}) went to the slow model on this corpus."
+        )
+    profile = result.get("static_profile") or {}
+    if profile.get("parts"):
+        shares = ", ".join(
+            f"{name} {percent(part['share'])}" for name, part in profile["parts"].items()
+        )
+        lines.append(
+            f"- Where the static tier's time goes (cProfile, {profile['paragraphs']:,} "
+            f"paragraphs, {number(profile.get('unprofiled_paragraphs_per_s'))} paragraphs/s "
+            f"unprofiled): {shares}."
+        )
+    accuracy = result.get("accuracy", {})
+    found = accuracy.get("metrics", {})
+    lines += ["", "Leave-one-source-out on the gold paragraphs (from the stages' metrics):", ""]
+    lines += table(
+        ("model", "model id", "macro-F1", "accuracy", "Brier", "ECE"),
+        (
+            (name, m["model_id"], m["macro_f1"], m["accuracy"], m["brier"], m["ece"])
+            for name, m in found.items()
+            if m
+        ),
+    )
+    sweep = accuracy.get("cascade_sweep")
+    if sweep:
+        threshold = accuracy.get("cascade_threshold")
+        lines += [
+            "The cascade at other thresholds (exact: the two parts' out-of-fold labels "
+            f"recombined; the trained cascade uses {threshold}):",
+            "",
+        ]
+        lines += table(
+            ("threshold", "escalated (gold paragraphs)", "macro-F1"),
+            ((row["threshold"], percent(row["escalated_share"]), row["macro_f1"]) for row in sweep),
+        )
+    lines += targets_block(static_tier_targets(result))
+    lines += [f"- skipped: {note}" for note in result.get("skipped", [])]
+    lines += [f"- note: {note}" for note in result.get("notes", [])]
+    return [*lines, ""]
+
+
 def load_before(result: dict | None, record: dict) -> str:
     """The load average before a part: run_all's reading, else the part's own."""
     loads = record.get("load_average_before") or (result or {}).get("machine", {}).get(
@@ -848,6 +971,7 @@ def render(results: dict[str, dict], source: str = "benchmarks/results/") -> str
         repro_section(results.get("repro_timing")),
         profile_section(profiles),
         ray_section(results.get("ray_scaling")),
+        static_tier_section(results.get("static_tier")),
     ]
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"
 
@@ -861,6 +985,7 @@ def all_targets(results: dict[str, dict]) -> list[Target]:
         *zero_shot_targets(results.get("zero_shot"), throughput, results.get("profile_score")),
         *memory_targets(results.get("memory_scaling")),
         *repro_targets(results.get("repro_timing")),
+        *static_tier_targets(results.get("static_tier")),
     ]
 
 

@@ -6,6 +6,7 @@ Parts, in this order, each a script of this folder run as its own process:
   zero-shot   zero_shot.py         a bart-large-mnli-sized zero-shot pipeline, for comparison
   memory      memory_scaling.py    time and peak RSS of `stance score` on 1k/10k/100k paragraphs
   ray         ray_scaling.py       `--engine ray` at 1 and 2 workers against the local engine
+  static      static_tier.py       the static tier and the cascade beside MiniLM, one run
   repro       repro_timing.py      `dvc repro` in a fresh clone, then a no-op one
 A part that fails is recorded with its exit code and the others still run. The
 load average before each part, its wall time and exit code go to run_all.json;
@@ -37,6 +38,7 @@ SCRIPTS = {
     "zero-shot": "zero_shot",
     "memory": "memory_scaling",
     "ray": "ray_scaling",
+    "static": "static_tier",
     "repro": "repro_timing",
 }
 QUICK_DIR = RESULTS_DIR / "quick"
@@ -66,6 +68,10 @@ def part_arguments(part: str, arguments: argparse.Namespace) -> list[str]:
         extra = ["--backend", arguments.memory_backend] if arguments.memory_backend else []
         extra += ["--max-minutes", str(arguments.max_minutes)]
         return ["--sizes", *map(str, sizes), *extra]
+    if part == "static":
+        if not quick:
+            return []
+        return ["--paragraphs", "60", "--fast-paragraphs", "400", "--profile-paragraphs", "200"]
     if part == "ray":
         count = arguments.ray_paragraphs or (300 if quick else 20_000)
         return ["--paragraphs", str(count), *(["--quick"] if quick else [])]

@@ -39,6 +39,7 @@ from harness import (
     seed_paragraphs,
     write_result,
 )
+from profile_score import profile_backend
 from score_throughput import (
     Subject,
     encoder_subject,
@@ -144,6 +145,12 @@ def parse_arguments() -> argparse.Namespace:
         default=40_000,
         help="per static-tier subject (default 40000)",
     )
+    parser.add_argument(
+        "--profile-paragraphs",
+        type=int,
+        default=8000,
+        help="paragraphs of the static tier's profile (default 8000; 0: no profile)",
+    )
     parser.add_argument("--rounds", type=int, default=4, help="rounds of alternating order")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where to write")
@@ -212,6 +219,14 @@ def main() -> None:
         run_rounds(subjects, arguments.rounds, Path(scratch))
     busy = (time.process_time() - cpu) / (time.perf_counter() - wall)
 
+    static_folder = REPO / "models" / "zoo" / "static_logreg"
+    profile = None
+    if arguments.profile_paragraphs and model_kind(static_folder):
+        settings = argparse.Namespace(
+            paragraphs=arguments.profile_paragraphs, batch_size=arguments.batch_size, top=10
+        )
+        profile = profile_backend(static_folder, "torch", sources, settings)
+
     records = [subject.record() for subject in subjects]
     reference = next(
         (r for r in records if r["kind"] == "raw_encoder" and r["backend"] == "torch"), None
@@ -235,6 +250,7 @@ def main() -> None:
         "static_speedup_met": bool(static and static.get("x_raw_minilm", 0) >= TARGET_SPEEDUP),
         "cascade_escalation": cascades,
         "accuracy": accuracy(default_model_folder()),
+        "static_profile": profile,
         "target_f1_gap_points": round(100 * TARGET_F1_GAP, 1),
         "skipped": skipped,
         "notes": [
@@ -245,6 +261,8 @@ def main() -> None:
             "cycled) that the static tier was unsure of; it depends on the corpus",
             "accuracy: leave-one-source-out over the gold paragraphs, from metrics/eval.json "
             "and metrics/zoo/*.json; the sweep recombines the two parts' out-of-fold labels",
+            "static_profile: the static tier scoring under cProfile after the timed rounds, "
+            "its time split into parts as profile_score.py does",
         ],
         "machine": {
             **machine_facts(),
