@@ -10,7 +10,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -436,10 +436,24 @@ class _OneLineFormatter(logging.Formatter):
         return f"stance: {message}"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time of the record (as the standard
+    library's last-resort handler does), so a second `main()` in one process (tests,
+    notebooks) never writes to a stream an earlier caller replaced or closed."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def _configure_logging() -> None:
     logger = logging.getLogger("pipeline")
     if not any(getattr(handler, "_stance", False) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(_OneLineFormatter())
         handler._stance = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
