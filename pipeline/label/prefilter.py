@@ -20,16 +20,18 @@ import re
 from re import _constants as sre
 from re import _parser as sre_parse
 
+from pipeline.text import replace_chars
+
 # Characters other than the ASCII letters themselves that IGNORECASE matches to an
 # ASCII letter, and which str.lower() does not turn into that letter.
-_FOLD = str.maketrans({"\u0131": "i", "\u0130": "i", "\u017f": "s"})
+_FOLD = (("\u0131", "i"), ("\u0130", "i"), ("\u017f", "s"))
 
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 
 
 def folded(text: str) -> str:
     """`text` as the prefilter's literals are tested against."""
-    return text.translate(_FOLD).lower()
+    return replace_chars(text, _FOLD).lower()
 
 
 def _better(best: frozenset[str] | None, other: frozenset[str] | None) -> frozenset[str] | None:

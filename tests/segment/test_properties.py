@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.segment.core import segment_text
+from pipeline.text import replace_chars
 
 # Plain words that no chrome rule or heading rule reacts to.
 WORDS = [
@@ -138,3 +139,11 @@ def test_paragraph_boundaries_are_kept(paragraphs: list[list[str]], layout: str)
     text = _render(paragraphs, layout, width=0)
     segmentation = segment_text(text, title="A Title Not In The Text")
     assert [p.text for p in segmentation.paragraphs] == [" ".join(p) for p in paragraphs]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("ab '\"-\u2018\u201c\u2014\u2013\u00ad\u200bé")))
+def test_replace_chars_is_str_translate(text: str) -> None:
+    pairs = (("\u2018", "'"), ("\u201c", '"'), ("\u2014", "-"), ("\u00ad", ""), ("\u200b", ""))
+    table = str.maketrans({old: new for old, new in pairs})
+    assert replace_chars(text, pairs) == text.translate(table)
