@@ -92,14 +92,24 @@ def literal_requirement(pattern: re.Pattern) -> frozenset[str] | None:
 class Prefiltered:
     """A compiled pattern with its literal prefilter; `search` answers as the pattern's."""
 
-    __slots__ = ("needs", "pattern")
+    __slots__ = ("_literal", "_literals", "needs", "pattern")
 
     def __init__(self, pattern: re.Pattern) -> None:
         self.pattern = pattern
         self.needs = literal_requirement(pattern)
+        # One literal: `in`. Several: one case-sensitive alternation of them over the
+        # folded text, a single scan in C that skips ahead on their first characters.
+        self._literal = next(iter(self.needs)) if self.needs and len(self.needs) == 1 else None
+        self._literals = (
+            re.compile("|".join(map(re.escape, sorted(self.needs))))
+            if self.needs and len(self.needs) > 1
+            else None
+        )
 
     def search(self, text: str, folded_text: str) -> bool:
         """Whether the pattern matches `text`; `folded_text` is `folded(text)`."""
-        if self.needs is not None and not any(need in folded_text for need in self.needs):
+        if self._literal is not None and self._literal not in folded_text:
+            return False
+        if self._literals is not None and self._literals.search(folded_text) is None:
             return False
         return self.pattern.search(text) is not None

@@ -286,10 +286,18 @@ def _repeated_excerpts(body: list[Unit]) -> list[Unit]:
     """
     keys = [_bare_key(unit.text) for unit in body]
     words = [re.findall(r"\w+", key) for key in keys]
+    # Only the 8-grams that open some unit are ever looked up: index just those (their
+    # first word is a cheap test before building the tuple).
+    openings = {tuple(tokens[:_EXCERPT_MIN_WORDS]) for tokens in words}
+    first_words = {gram[0] for gram in openings if len(gram) == _EXCERPT_MIN_WORDS}
     index: dict[tuple[str, ...], set[int]] = {}
     for position, tokens in enumerate(words):
         for start in range(max(len(tokens) - _EXCERPT_MIN_WORDS + 1, 0)):
-            index.setdefault(tuple(tokens[start : start + _EXCERPT_MIN_WORDS]), set()).add(position)
+            if tokens[start] not in first_words:
+                continue
+            gram = tuple(tokens[start : start + _EXCERPT_MIN_WORDS])
+            if gram in openings:
+                index.setdefault(gram, set()).add(position)
     repeated = []
     for position, tokens in enumerate(words):
         if len(tokens) < _EXCERPT_MIN_WORDS:
