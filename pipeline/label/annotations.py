@@ -1,9 +1,19 @@
 """Human annotations and written examples: strict readers and the staleness check.
 
 Annotations are human data. This module only reads them; no stage writes to
-`gold.jsonl` or `synthetic.jsonl`. Every malformed line is reported with its
-line number, and an annotation whose paragraph changed or vanished is reported by
-id and never applied.
+`gold.jsonl` or `synthetic.jsonl` (`stance annotate` only ever appends lines to
+`gold.jsonl`, see `pipeline/annotate/store.py`). Every malformed line is reported
+with its line number, and an annotation whose paragraph changed or vanished is
+reported by id and never applied.
+
+`gold.jsonl` is an append-only log. A line is either a label (`paragraph_id`,
+`text_sha256`, `label`, `annotator`, optional `note`, `timestamp` and
+`adjudicated`) or a retraction (`paragraph_id`, `annotator`, `retracts_line`: the
+line number of an earlier label of that paragraph; `stance annotate` writes one
+on undo). A paragraph's labels that are not retracted settle it when they agree
+(several annotators may label one paragraph); when they disagree it is a
+conflict, reported and left out of training and evaluation until an adjudicated
+label (the latest wins) or retractions settle it. Nothing is ever overwritten.
 """
 
 from __future__ import annotations
@@ -33,6 +43,79 @@ class Annotation:
     note: str
     annotator: str
     line: int
+    timestamp: str = ""
+    adjudicated: bool = False
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """A line of `gold.jsonl` that withdraws an earlier label (an undo)."""
+
+    paragraph_id: str
+    annotator: str
+    retracts_line: int
+    line: int
+    timestamp: str = ""
+
+
+@dataclass(frozen=True)
+class GoldLog:
+    """Every line of `gold.jsonl`, in file order."""
+
+    labels: tuple[Annotation, ...]
+    retractions: tuple[Retraction, ...]
+
+    def active(self) -> list[Annotation]:
+        """Labels not retracted, in file order."""
+        retracted = {r.retracts_line for r in self.retractions}
+        return [a for a in self.labels if a.line not in retracted]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A paragraph whose active labels disagree and that no adjudicated label settles."""
+
+    paragraph_id: str
+    annotations: tuple[Annotation, ...]
+
+    def describe(self, gold_path: Path) -> str:
+        """One line naming the file, lines, labels and annotators."""
+        parts = ", ".join(f"line {a.line} {a.label!r} by {a.annotator}" for a in self.annotations)
+        return (
+            f"{display_path(gold_path)}: paragraph {self.paragraph_id} has conflicting labels "
+            f"({parts}); not used until an adjudicated label or an undo settles it"
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedGold:
+    """One settled label per paragraph, and the paragraphs in conflict."""
+
+    settled: tuple[Annotation, ...]
+    conflicts: tuple[Conflict, ...]
+
+
+def resolve_gold(log: GoldLog) -> ResolvedGold:
+    """Settle each paragraph from its active labels (see the module docstring).
+
+    Agreeing labels settle a paragraph as its first such label (so that stale
+    reports name the earliest line); the latest adjudicated label overrides any
+    disagreement; other disagreements are conflicts.
+    """
+    by_paragraph: dict[str, list[Annotation]] = {}
+    for annotation in log.active():
+        by_paragraph.setdefault(annotation.paragraph_id, []).append(annotation)
+    settled, conflicts = [], []
+    for paragraph_id, labels in by_paragraph.items():
+        adjudicated = [a for a in labels if a.adjudicated]
+        if adjudicated:
+            settled.append(adjudicated[-1])
+        elif len({a.label for a in labels}) == 1:
+            settled.append(labels[0])
+        else:
+            conflicts.append(Conflict(paragraph_id, tuple(labels)))
+    settled.sort(key=lambda a: a.line)
+    return ResolvedGold(tuple(settled), tuple(conflicts))
 
 
 @dataclass(frozen=True)
@@ -105,34 +188,85 @@ def _label(record: dict, where: str, labels: Sequence[str]) -> str:
     return label
 
 
-def read_gold(path: Path, labels: Sequence[str]) -> list[Annotation]:
-    """Read and validate `gold.jsonl` (see the annotation guidelines for its fields)."""
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+def _timestamp(record: dict, where: str) -> str:
+    value = record.get("timestamp")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        raise InputDataError(
+            f"{where}: 'timestamp' must be an ISO 8601 time with its zone, "
+            "e.g. 2026-12-02T17:05:00Z"
+        )
+    return value
+
+
+def _paragraph_hash(record: dict, where: str) -> str:
+    text_hash = _field(record, "text_sha256", where)
+    if not _SHA256.fullmatch(text_hash):
+        raise InputDataError(f"{where}: 'text_sha256' must be 64 lowercase hex digits")
+    return text_hash
+
+
+def read_gold_log(path: Path, labels: Sequence[str]) -> GoldLog:
+    """Read and validate every line of `gold.jsonl` (labels and retractions)."""
     name = display_path(path)
     annotations: list[Annotation] = []
-    first_line: dict[str, int] = {}
+    retractions: list[Retraction] = []
+    by_line: dict[int, Annotation] = {}
+    retracted: dict[int, int] = {}
     for number, record in _records(path):
         where = f"{name}:{number}"
         paragraph_id = _field(record, "paragraph_id", where)
-        text_hash = _field(record, "text_sha256", where)
-        if not _SHA256.fullmatch(text_hash):
-            raise InputDataError(f"{where}: 'text_sha256' must be 64 lowercase hex digits")
-        if paragraph_id in first_line:
-            raise InputDataError(
-                f"{where}: paragraph {paragraph_id} is already annotated on line "
-                f"{first_line[paragraph_id]}; keep one annotation per paragraph"
+        if "retracts_line" in record:
+            target = record["retracts_line"]
+            if not isinstance(target, int) or isinstance(target, bool):
+                raise InputDataError(f"{where}: 'retracts_line' must be a line number")
+            undone = by_line.get(target)
+            if undone is None or undone.paragraph_id != paragraph_id:
+                raise InputDataError(
+                    f"{where}: 'retracts_line' {target} is not an earlier label of "
+                    f"paragraph {paragraph_id}"
+                )
+            if target in retracted:
+                raise InputDataError(
+                    f"{where}: line {target} is already retracted on line {retracted[target]}"
+                )
+            retracted[target] = number
+            retractions.append(
+                Retraction(
+                    paragraph_id=paragraph_id,
+                    annotator=_field(record, "annotator", where),
+                    retracts_line=target,
+                    line=number,
+                    timestamp=_timestamp(record, where),
+                )
             )
-        first_line[paragraph_id] = number
-        annotations.append(
-            Annotation(
-                paragraph_id=paragraph_id,
-                text_sha256=text_hash,
-                label=_label(record, where, labels),
-                note=_field(record, "note", where),
-                annotator=_field(record, "annotator", where),
-                line=number,
-            )
+            continue
+        adjudicated = record.get("adjudicated", False)
+        if not isinstance(adjudicated, bool):
+            raise InputDataError(f"{where}: 'adjudicated' must be true or false")
+        annotation = Annotation(
+            paragraph_id=paragraph_id,
+            text_sha256=_paragraph_hash(record, where),
+            label=_label(record, where, labels),
+            note=_field(record, "note", where, required=False),
+            annotator=_field(record, "annotator", where),
+            line=number,
+            timestamp=_timestamp(record, where),
+            adjudicated=adjudicated,
         )
-    return annotations
+        by_line[number] = annotation
+        annotations.append(annotation)
+    return GoldLog(tuple(annotations), tuple(retractions))
+
+
+def read_gold(path: Path, labels: Sequence[str]) -> list[Annotation]:
+    """The settled annotations of `gold.jsonl`, one per paragraph, in file order
+    (conflicting paragraphs are left out: `resolve_gold` lists them)."""
+    return list(resolve_gold(read_gold_log(path, labels)).settled)
 
 
 def read_synthetic(path: Path, labels: Sequence[str]) -> list[SyntheticExample]:

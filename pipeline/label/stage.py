@@ -22,12 +22,14 @@ from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.label.aggregate import Aggregate, weighted_vote
 from pipeline.label.annotations import (
+    Annotation,
     AnnotationMatch,
     SyntheticExample,
     describe_stale,
     match_annotations,
-    read_gold,
+    read_gold_log,
     read_synthetic,
+    resolve_gold,
 )
 from pipeline.label.base import Vote
 from pipeline.label.metrics import aggregate_quality, agreement, conflict_rate
@@ -225,12 +227,20 @@ def _read_optional(path: Path, reader, what: str, labels: Sequence[str]) -> list
     return reader(path, labels)
 
 
+def _settled_gold(path: Path, labels: Sequence[str]) -> list[Annotation]:
+    """The settled annotations; each paragraph in conflict is one warning."""
+    resolved = resolve_gold(read_gold_log(path, labels))
+    for conflict in resolved.conflicts:
+        log.warning("%s", conflict.describe(path))
+    return list(resolved.settled)
+
+
 def run_label(params: Params, *, encoder: TextEncoder | None = None) -> LabelingResult:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
     configure_encoding(EncodingOptions.from_params(params.encoder))
     paths = params.paths
     paragraphs = read_paragraphs(paths.paragraphs)
-    annotations = _read_optional(paths.gold, read_gold, "gold annotations", params.labels)
+    annotations = _read_optional(paths.gold, _settled_gold, "gold annotations", params.labels)
     synthetic = _read_optional(paths.synthetic, read_synthetic, "synthetic examples", params.labels)
     match = match_annotations(annotations, paragraphs)
     stale = match.stale

@@ -12,7 +12,9 @@ from pipeline.label.annotations import (
     describe_stale,
     match_annotations,
     read_gold,
+    read_gold_log,
     read_synthetic,
+    resolve_gold,
 )
 from pipeline.text import sha256_hex
 from tests.label.conftest import gold_line, paragraphs_frame, write_lines
@@ -47,17 +49,69 @@ def test_reads_valid_gold_skipping_blank_lines(tmp_path: Path) -> None:
             gold_line("d:2", "two", "none", text_sha256="abc"),
             r"gold.jsonl:2: 'text_sha256' must be 64 lowercase hex digits",
         ),
-        (gold_line("d:2", "two", "none", note=""), r"gold.jsonl:2: 'note' must be a non-empty"),
+        (gold_line("d:2", "two", "none", note=3), r"gold.jsonl:2: 'note' must be a non-empty"),
         (gold_line("d:2", "two", "none", annotator=7), r"gold.jsonl:2: 'annotator' must be"),
         (
-            gold_line("d:1", "again", "none"),
-            r"gold.jsonl:2: paragraph d:1 is already annotated on line 1",
+            gold_line("d:2", "two", "none", timestamp="yesterday"),
+            r"gold.jsonl:2: 'timestamp' must be an ISO 8601 time",
+        ),
+        (
+            gold_line("d:2", "two", "none", adjudicated="yes"),
+            r"gold.jsonl:2: 'adjudicated' must be true or false",
+        ),
+        (
+            json.dumps({"paragraph_id": "d:2", "annotator": "a", "retracts_line": 1}),
+            r"gold.jsonl:2: 'retracts_line' 1 is not an earlier label of paragraph d:2",
+        ),
+        (
+            json.dumps({"paragraph_id": "d:1", "annotator": "a", "retracts_line": "1"}),
+            r"gold.jsonl:2: 'retracts_line' must be a line number",
         ),
     ],
 )
 def test_malformed_gold_line_names_its_line(tmp_path: Path, line: str, message: str) -> None:
     path = write_lines(tmp_path / "gold.jsonl", [gold_line("d:1", "one", "favor"), line])
     with pytest.raises(InputDataError, match=message):
+        read_gold(path, LABELS)
+
+
+def test_a_paragraph_settles_on_agreement_adjudication_or_undo_and_conflicts_otherwise(
+    tmp_path: Path,
+) -> None:
+    undo = {"annotator": "bo", "timestamp": "2026-12-02T17:00:00Z"}
+    path = write_lines(
+        tmp_path / "gold.jsonl",
+        [
+            gold_line("agree:1", "a", "favor", annotator="al", note=""),  # 1
+            gold_line("agree:1", "a", "favor", annotator="bo"),  # 2
+            gold_line("clash:1", "c", "favor", annotator="al"),  # 3
+            gold_line("clash:1", "c", "against", annotator="bo"),  # 4
+            gold_line("judged:1", "j", "favor", annotator="al"),  # 5
+            gold_line("judged:1", "j", "none", annotator="bo"),  # 6
+            gold_line("judged:1", "j", "against", annotator="cy", adjudicated=True),  # 7
+            gold_line("undone:1", "u", "favor", annotator="al"),  # 8
+            gold_line("undone:1", "u", "none", annotator="bo"),  # 9
+            json.dumps({"paragraph_id": "undone:1", "retracts_line": 9, **undo}),  # 10
+        ],
+    )
+    resolved = resolve_gold(read_gold_log(path, LABELS))
+    assert [(a.paragraph_id, a.label, a.line) for a in resolved.settled] == [
+        ("agree:1", "favor", 1),
+        ("judged:1", "against", 7),
+        ("undone:1", "favor", 8),
+    ]
+    assert [c.paragraph_id for c in resolved.conflicts] == ["clash:1"]
+    message = resolved.conflicts[0].describe(path)
+    assert "line 3 'favor' by al, line 4 'against' by bo" in message
+    assert [a.paragraph_id for a in read_gold(path, LABELS)] == ["agree:1", "judged:1", "undone:1"]
+    with pytest.raises(InputDataError, match=r"gold.jsonl:11: line 9 is already retracted"):
+        write_lines(
+            path,
+            [
+                *path.read_text().splitlines(),
+                json.dumps({"paragraph_id": "undone:1", "retracts_line": 9, **undo}),
+            ],
+        )
         read_gold(path, LABELS)
 
 

@@ -1,0 +1,1 @@
+"""Growing the gold set: `stance annotate` (queue, session, Label Studio, stats, curve)."""
