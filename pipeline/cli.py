@@ -377,6 +377,15 @@ def compare(
             show_default=False,
         ),
     ] = None,
+    common: Annotated[
+        bool,
+        typer.Option(
+            "--common",
+            help="Compare on the gold paragraphs every version was evaluated on (same id, "
+            "label, source and text), e.g. before and after labelling more; the others "
+            "are left out and counted.",
+        ),
+    ] = False,
 ) -> None:
     """Compare model versions on the same gold paragraphs: is B really better than A?
 
@@ -384,7 +393,8 @@ def compare(
     F_avg, accuracy, Brier, ECE) with a paired bootstrap interval of the macro-F1
     difference, McNemar's exact test, each source's stance index, the paragraphs
     whose label flipped and the model-card differences. Versions evaluated on
-    different gold paragraphs are refused (exit 3).
+    different gold paragraphs are refused (exit 3), unless --common restricts
+    them to the paragraphs they share.
     """
     from pipeline.compare.stage import run_compare
 
@@ -396,6 +406,7 @@ def compare(
         bootstrap_samples=bootstrap_samples,
         seed=seed,
         max_flips=max_flips,
+        common=common,
     )
 
 

@@ -27,6 +27,7 @@ from pipeline.compare.versions import (
     aligned,
     card_differences,
     check_same_gold,
+    common_gold,
     load_version,
 )
 from pipeline.config import EvaluateParams, Params, ReportParams
@@ -99,6 +100,7 @@ def run_compare(
     bootstrap_samples: int | None = None,
     seed: int | None = None,
     max_flips: int = DEFAULT_MAX_FLIPS,
+    common: bool = False,
 ) -> CompareRun:
     """The command: read every version, compare each with the first, write the report."""
     if len(arguments) < 2:
@@ -108,6 +110,16 @@ def run_compare(
         )
     params = optional_params(params_file)
     versions = [load_version(argument) for argument in arguments]
+    if common:
+        for version in versions[1:]:
+            if version.labels != versions[0].labels:
+                check_same_gold(versions[0], version)  # its one-line refusal of other labels
+        versions, notes = common_gold(versions)
+        log.info(
+            "compare: on the %d gold paragraphs every version was evaluated on%s",
+            len(versions[0].predictions),
+            f" ({'; '.join(notes)})" if notes else "",
+        )
     settings = compare_settings(
         versions[0].labels, params, bootstrap_samples=bootstrap_samples, seed=seed
     )

@@ -399,6 +399,45 @@ def check_same_gold(a: Version, b: Version) -> None:
         )
 
 
+def common_gold(versions: Sequence[Version]) -> tuple[list[Version], list[str]]:
+    """Every version restricted to the gold paragraphs all of them were evaluated on with
+    the same gold label, source and text (for versions before and after new labels), and
+    one phrase per version saying what was left out of it."""
+    first = versions[0].predictions.set_index("paragraph_id")
+
+    def key(frame: pd.DataFrame, pid: str) -> tuple[str, str, str]:
+        return (str(frame.at[pid, "gold"]), str(frame.at[pid, "source"]), _text_hash(frame, pid))
+
+    shared = list(first.index)
+    for version in versions[1:]:
+        other = version.predictions.set_index("paragraph_id")
+        shared = [
+            pid for pid in shared if pid in other.index and key(other, pid) == key(first, pid)
+        ]
+    if not shared:
+        raise InputDataError(
+            "the versions have no gold paragraph in common (same id, gold label, source and "
+            "text); nothing to compare"
+        )
+    kept = set(shared)
+    restricted, notes = [], []
+    for version in versions:
+        frame = version.predictions
+        left_out = int((~frame["paragraph_id"].isin(kept)).sum())
+        if left_out:
+            notes.append(f"{left_out} of {version.name}'s {len(frame)} left out")
+        restricted.append(
+            Version(
+                version.name,
+                version.origin,
+                version.card,
+                version.labels,
+                frame[frame["paragraph_id"].isin(kept)].reset_index(drop=True),
+            )
+        )
+    return restricted, notes
+
+
 def aligned(version: Version, order: pd.Series) -> Version:
     """The version with its predictions in the paragraph order of `order`."""
     frame = version.predictions.set_index("paragraph_id").loc[order].reset_index()

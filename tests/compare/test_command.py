@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -196,3 +198,22 @@ def test_several_versions_start_with_an_overview_table(pair: list[str]) -> None:
     # The baseline compared with itself: no difference, p = 1, no flips.
     assert rows[2].endswith("| +0.0000 [+0.0000, +0.0000] | 1.0000 | 0 |")
     assert out.count("### `stance compare`") == 2
+
+
+def test_common_compares_a_version_with_more_gold_on_the_paragraphs_both_have(
+    models: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    grown = tmp_path / "grown"
+    shutil.copytree(models[1], grown)
+    oof = pd.read_parquet(grown / "oof.parquet")
+    extra = oof.iloc[[0]].assign(paragraph_id="new:000000000001", text="A newly labelled one.")
+    pd.concat([oof, extra], ignore_index=True).to_parquet(grown / "oof.parquet")
+
+    code, _, err = stance("compare", str(models[0]), str(grown), "-f", "json")
+    assert code == 3 and "1 paragraph only in" in err
+    code, out, err = stance("compare", str(models[0]), str(grown), "-f", "json", "--common")
+    assert code == 0, err
+    assert f"on the {len(oof)} gold paragraphs every version was evaluated on" in err
+    assert f"1 of {grown}'s {len(oof) + 1} left out" in err
+    assert json.loads(out)["versions"][1]["model_id"]

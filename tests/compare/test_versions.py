@@ -14,6 +14,7 @@ from pipeline.compare.versions import (
     Version,
     card_differences,
     check_same_gold,
+    common_gold,
     flatten_card,
     load_version,
     make_version,
@@ -109,6 +110,18 @@ def test_a_changed_text_or_source_is_refused() -> None:
     message = _refusal(version("B", frame))
     assert "1 paragraph text differs (e.g. p1)" in message
     assert "1 source differs (e.g. p3: Y vs Z)" in message
+
+
+def test_common_keeps_the_paragraphs_every_version_shares_and_counts_the_rest() -> None:
+    more = probabilities_frame([*PROBS, [0.3, 0.3, 0.4]], [*GOLD, "none"], [*SOURCES, "Y"])
+    relabelled = probabilities_frame(PROBS, ["favor", "against", "favor", "against"], SOURCES)
+    restricted, notes = common_gold([version("A"), version("B", more), version("C", relabelled)])
+    assert [list(v.predictions["paragraph_id"]) for v in restricted] == [["p0", "p1", "p3"]] * 3
+    assert notes == ["1 of A's 4 left out", "2 of B's 5 left out", "1 of C's 4 left out"]
+    check_same_gold(*restricted[:2])  # now comparable
+    disjoint = probabilities_frame(PROBS, ["none", "none", "favor", "favor"], SOURCES)
+    with pytest.raises(InputDataError, match="no gold paragraph in common"):
+        common_gold([version("A"), version("B", disjoint)])
 
 
 def test_different_labels_are_refused() -> None:
