@@ -36,8 +36,9 @@ def folded(text: str) -> str:
 
 def _better(best: frozenset[str] | None, other: frozenset[str] | None) -> frozenset[str] | None:
     """The more selective of two requirements, by a rule of thumb: strings of four
-    characters or more are rare enough, and then fewer of them is better ("pull" over
-    "moscow" or "russia"); among shorter ones, longer is better."""
+    characters or more are rare enough, and then fewer of them is better (a verb every
+    match needs over the two place names it may be followed by); among shorter ones,
+    longer is better."""
     if not other:
         return best
     if best is None:
