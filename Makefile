@@ -16,7 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install browser run compare test lint format bench clean
+.PHONY: install browser run compare learning-curve test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: $(STAMP)
 # reports/models.md (cached DVC stages in compare/dvc.yaml; the fine-tuned ones are slow).
 compare: $(STAMP)
 	dvc repro compare/dvc.yaml
+
+# Grouped-CV macro-F1 of the default model against the number of gold labels, after an
+# up-to-date `dvc repro`: reports/learning_curve.{json,csv,png} (`annotate.curve_*` in params).
+learning-curve: $(STAMP)
+	dvc repro && stance annotate curve
 
 # Every benchmark in benchmarks/, then benchmarks/RESULTS.md from their JSON (about 35 minutes
 # on 2 cores). `make bench BENCH_ARGS=--quick` is a fast check; see run_all.py --help.

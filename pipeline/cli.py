@@ -15,6 +15,7 @@ from typing import Annotated, TextIO
 import typer
 
 from pipeline import __version__
+from pipeline.annotate.cli import app as annotate_app
 from pipeline.compare import DEFAULT_MAX_FLIPS
 from pipeline.compare.formats import CompareFormat
 from pipeline.config import DEFAULT_PARAMS, load_params
@@ -34,6 +35,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+app.add_typer(annotate_app, name="annotate")
 
 
 class Backend(StrEnum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -299,6 +299,20 @@ class ReportParams(_Section):
     min_evidence_stance: float = Field(default=0.2, ge=0, le=1)
 
 
+class AnnotateParams(_Section):
+    """`stance annotate`: the labelling queue and the learning curve (none of it is a
+    `dvc repro` stage, so changing it re-runs nothing)."""
+
+    queue: Path = Path("data/queue.jsonl")
+    n: int = Field(default=50, ge=1)
+    strategy: Literal["uncertainty", "disagreement", "random"] = "uncertainty"
+    uncertainty: Literal["entropy", "margin"] = "entropy"
+    near_duplicate: float = Field(default=0.8, gt=0, le=1)
+    seed: int = Field(default=0, ge=0)
+    curve_sizes: tuple[Annotated[int, Field(ge=1)], ...] = (10, 20, 30, 40, 50, 60)
+    curve_repeats: int = Field(default=3, ge=1)
+
+
 class CompareParams(_Section):
     """`make compare`: the models trained side by side (`compare/dvc.yaml`)."""
 
@@ -336,6 +350,7 @@ class Params(_Section):
     evaluate: EvaluateParams = EvaluateParams()
     report: ReportParams = ReportParams()
     compare: CompareParams = CompareParams()
+    annotate: AnnotateParams = AnnotateParams()
 
     @property
     def favor_label(self) -> str:
@@ -389,7 +404,10 @@ class Params(_Section):
         encoder = self.encoder.model_copy(update={"path": anchor(self.encoder.path)})
         nli = self.label.nli.model_copy(update={"model": anchor(self.label.nli.model)})
         label = self.label.model_copy(update={"nli": nli})
-        return self.model_copy(update={"paths": paths, "encoder": encoder, "label": label})
+        annotate = self.annotate.model_copy(update={"queue": anchor(self.annotate.queue)})
+        return self.model_copy(
+            update={"paths": paths, "encoder": encoder, "label": label, "annotate": annotate}
+        )
 
 
 def load_params(path: Path = DEFAULT_PARAMS) -> Params:

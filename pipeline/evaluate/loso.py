@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +80,18 @@ def model_id(params: Params) -> str:
 
 
 def leave_one_source_out(
-    labels: pd.DataFrame, params: Params, build: Callable[[], StanceClassifier]
+    labels: pd.DataFrame,
+    params: Params,
+    build: Callable[[], StanceClassifier],
+    *,
+    train_gold_ids: Collection[str] | None = None,
 ) -> OutOfFold:
-    """Train without each gold source in turn and predict that source's gold paragraphs."""
+    """Train without each gold source in turn and predict that source's gold paragraphs.
+
+    `train_gold_ids`, when given, limits which gold paragraphs may train (the
+    learning curve's subsets); every fold still tests all gold of its held-out
+    source, so results for different subsets stay comparable.
+    """
     gold = gold_rows(labels)
     sources = sorted(gold["source"].unique())
     if len(sources) < 2:
@@ -93,6 +102,9 @@ def leave_one_source_out(
     frames, raws, folds = [], [], []
     for number, source in enumerate(sources, start=1):
         train = training_rows(labels, params.train, held_out_source=source)
+        if train_gold_ids is not None:
+            allowed = train["paragraph_id"].isin(list(train_gold_ids))
+            train = train[(train["provenance"] != "gold") | allowed]
         test = gold[gold["source"] == source]
         log.info(
             "evaluate: fold %d/%d, holding out %s (%d train, %d test)",
