@@ -42,6 +42,7 @@ from pipeline.evaluate.stage import evaluation_metrics, read_labels
 from pipeline.io import atomic_output, display_path
 from pipeline.models.base import StanceClassifier
 from pipeline.models.registry import build_model
+from pipeline.report.plot import save_png
 from pipeline.train.data import gold_rows
 
 log = logging.getLogger(__name__)
@@ -252,12 +253,7 @@ def save_curve_chart(
     axes.set_title(title, fontsize=10)
     axes.grid(axis="y", color="#e5e5e5", linewidth=0.8)
     axes.legend(loc="lower right", fontsize=8, frameon=False)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    with atomic_output(path) as stream:
-        stream.write(buffer.getvalue())
+    save_png(figure, path)
 
 
 def _write_points_csv(points: Sequence[CurvePoint], path: Path) -> None:

@@ -28,6 +28,7 @@ from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
+from pipeline.annotate.queue_file import QueueItem, read_queue
 from pipeline.annotate.store import (
     add_label,
     default_annotator,
@@ -49,95 +50,6 @@ NOTE_CONTROL = "note"
 TEXT_OBJECT = "text"
 
 # --- export ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    """The parts of a queue line that a Label Studio task carries."""
-
-    paragraph_id: str
-    text: str
-    text_sha256: str
-    source: str
-    title: str
-    section: str
-    before: str
-    after: str
-    model: str | None
-    guess: str | None
-    top_probability: float | None
-
-
-def read_queue(path: Path, labels: Sequence[str]) -> list[QueueItem]:
-    """Read the queue `stance annotate queue` wrote; a bad line is named by file:line."""
-    name = display_path(path)
-    if not path.is_file():
-        raise InputDataError(f"{name}: no queue here; run `stance annotate queue` first")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise InputDataError(f"{name}: not UTF-8 text") from None
-    except OSError as error:
-        raise InputDataError(f"{name}: cannot read ({error.strerror})") from None
-    items = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            items.append(_queue_item(line, f"{name}:{number}", labels))
-    return items
-
-
-def _queue_item(line: str, where: str, labels: Sequence[str]) -> QueueItem:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise InputDataError(f"{where}: not valid JSON ({error.msg})") from None
-    if not isinstance(record, dict):
-        raise InputDataError(f"{where}: expected a JSON object")
-    paragraph_id = _required_text(record, "paragraph_id", where)
-    text = _required_text(record, "text", where)
-    text_sha256 = _required_text(record, "text_sha256", where)
-    if sha256_hex(text) != text_sha256:
-        # The import trusts this hash to tell stale tasks apart, so it must be right here.
-        raise InputDataError(f"{where}: 'text_sha256' is not the hash of 'text'; re-run the queue")
-    guess = record.get("guess")
-    if guess is not None and guess not in labels:
-        raise InputDataError(f"{where}: guess {guess!r} is not one of {', '.join(labels)}")
-    probs = record.get("probs")
-    if probs is not None and not (
-        isinstance(probs, dict)
-        and probs
-        and all(isinstance(p, int | float) and not isinstance(p, bool) for p in probs.values())
-    ):
-        raise InputDataError(f"{where}: 'probs' must map labels to numbers")
-    context = record.get("context") or {}
-    if not isinstance(context, dict):
-        raise InputDataError(f"{where}: 'context' must be an object with 'before' and 'after'")
-    model = record.get("model")
-    return QueueItem(
-        paragraph_id=paragraph_id,
-        text=text,
-        text_sha256=text_sha256,
-        source=_optional_text(record.get("source")),
-        title=_optional_text(record.get("title")),
-        section=_optional_text(record.get("section")),
-        before=_optional_text(context.get("before")),
-        after=_optional_text(context.get("after")),
-        model=model if isinstance(model, str) and model else None,
-        guess=guess,
-        top_probability=float(max(probs.values())) if probs else None,
-    )
-
-
-def _required_text(record: dict, key: str, where: str) -> str:
-    value = record.get(key)
-    if not isinstance(value, str) or not value:
-        problem = "is missing" if key not in record else "must be a non-empty string"
-        raise InputDataError(f"{where}: {key!r} {problem}")
-    return value
-
-
-def _optional_text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def label_studio_task(item: QueueItem) -> dict[str, Any]:
@@ -213,7 +125,15 @@ def label_config_path(output: Path) -> Path:
 
 def run_export(params: Params, *, output: Path, queue: Path | None = None) -> Path:
     """Write the queue as a Label Studio task list and its labelling config; return the list."""
-    items = read_queue(queue or params.annotate.queue, params.labels)
+    path = queue or params.annotate.queue
+    items = read_queue(path, params.labels)
+    for item in items:
+        if not item.hash_ok:
+            # The import trusts this hash to tell stale tasks apart, so it must be right here.
+            raise InputDataError(
+                f"{display_path(path)}:{item.line}: 'text_sha256' is not the hash of 'text'; "
+                "re-run the queue"
+            )
     tasks = [label_studio_task(item) for item in items]
     # Bytes, not text mode: the files are UTF-8 whatever the locale says.
     with atomic_output(output) as stream:

@@ -43,7 +43,7 @@ from pipeline.config import Params
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table
-from pipeline.label.annotations import Annotation
+from pipeline.label.annotations import Annotation, read_jsonl_records
 from pipeline.text import sha256_hex, text_key
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,7 @@ def _read_scored_jsonl(
     model_id: str | None = None
     source_of: dict[str, str] = {}
     rows: list[dict] = []
-    for number, record in _jsonl_records(path, name):
+    for number, record in read_jsonl_records(path):
         where = f"{name}:{number}"
         kind = record.get("type")
         if kind == "model":
@@ -305,25 +305,6 @@ def _read_scored_jsonl(
             rows.append(_jsonl_paragraph(record, where, labels, source_of))
     columns = ["doc", "source", "paragraph_id", "position", "text"]
     return pd.DataFrame(rows, columns=[*columns, *_prob_columns(labels)]), model_id
-
-
-def _jsonl_records(path: Path, name: str) -> Iterable[tuple[int, dict]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise InputDataError(f"{name}: not UTF-8 text") from None
-    except OSError as error:
-        raise InputDataError(f"{name}: cannot read ({error.strerror})") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputDataError(f"{name}:{number}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise InputDataError(f"{name}:{number}: expected a JSON object")
-        yield number, record
 
 
 def _jsonl_paragraph(

@@ -13,7 +13,6 @@ a pipe or a file each line is one command, so a session can also be scripted.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import sys
@@ -28,123 +27,17 @@ from typing import Literal, Protocol, TextIO
 from rich.console import Console
 from rich.text import Text
 
+from pipeline.annotate.queue_file import QueueItem, read_queue
 from pipeline.annotate.store import add_label, default_annotator, label_record, read_log, undo_label
 from pipeline.config import Params
-from pipeline.errors import InputDataError
 from pipeline.io import display_path
 from pipeline.label.annotations import GoldLog
-from pipeline.text import sha256_hex
 
 NEIGHBOUR_CHARS = 300  # context paragraphs are cut to this; the paragraph itself never is
 _RESERVED_KEYS = frozenset("suq")
 _END = "\x04"  # what a key source returns at end of input (also Ctrl-D itself)
 _QUIT_KEYS = frozenset({"q", "Q", "\x03", _END})
 _NOTE_PREFIX = "!"
-
-
-# ---- the queue ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    """One line of the queue: a paragraph to label, its context and the model's view."""
-
-    paragraph_id: str
-    text: str
-    text_sha256: str
-    line: int
-    source: str = ""
-    title: str = ""
-    section: str = ""
-    model: str = ""
-    probs: dict[str, float] | None = None
-    guess: str | None = None
-    before: str = ""
-    after: str = ""
-
-
-def _optional_text(record: dict, key: str, where: str) -> str:
-    value = record.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InputDataError(f"{where}: {key!r} must be a string or null")
-    return value
-
-
-def _required_text(record: dict, key: str, where: str) -> str:
-    value = record.get(key)
-    if not isinstance(value, str) or not value.strip():
-        problem = "is missing" if key not in record else "must be a non-empty string"
-        raise InputDataError(f"{where}: {key!r} {problem}")
-    return value
-
-
-def _probs(record: dict, where: str, labels: Sequence[str]) -> dict[str, float] | None:
-    value = record.get("probs")
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InputDataError(f"{where}: 'probs' must be an object of label: probability")
-    probs = {}
-    for label, probability in value.items():
-        if label not in labels:
-            raise InputDataError(f"{where}: probs: {label!r} is not one of {', '.join(labels)}")
-        if not isinstance(probability, int | float) or isinstance(probability, bool):
-            raise InputDataError(f"{where}: probs: {label!r} must be a number")
-        probs[label] = float(probability)
-    return probs
-
-
-def _queue_item(record: dict, where: str, line: int, labels: Sequence[str]) -> QueueItem:
-    guess = record.get("guess")
-    if guess is not None and guess not in labels:
-        raise InputDataError(f"{where}: guess {guess!r} is not one of {', '.join(labels)}")
-    context = record.get("context") or {}
-    if not isinstance(context, dict):
-        raise InputDataError(f"{where}: 'context' must be an object with 'before' and 'after'")
-    return QueueItem(
-        paragraph_id=_required_text(record, "paragraph_id", where),
-        text=_required_text(record, "text", where),
-        text_sha256=_required_text(record, "text_sha256", where),
-        line=line,
-        source=_optional_text(record, "source", where),
-        title=_optional_text(record, "title", where),
-        section=_optional_text(record, "section", where),
-        model=_optional_text(record, "model", where),
-        probs=_probs(record, where, labels),
-        guess=guess,
-        before=_optional_text(context, "before", f"{where}: context"),
-        after=_optional_text(context, "after", f"{where}: context"),
-    )
-
-
-def read_queue(path: Path, labels: Sequence[str]) -> list[QueueItem]:
-    """Read and validate the queue written by `stance annotate queue`, in its order."""
-    name = display_path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputDataError(
-            f"{name}: no queue to label; run `stance annotate queue` first"
-        ) from None
-    except UnicodeDecodeError:
-        raise InputDataError(f"{name}: not UTF-8 text") from None
-    except OSError as error:
-        raise InputDataError(f"{name}: cannot read ({error.strerror})") from None
-    items = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{name}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputDataError(f"{where}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise InputDataError(f"{where}: expected a JSON object")
-        items.append(_queue_item(record, where, number, labels))
-    return items
 
 
 def already_labelled(log: GoldLog, annotator: str) -> set[tuple[str, str]]:
@@ -451,7 +344,7 @@ class Session:
                 continue
             index = self.pending[position]
             item = self.items[index]
-            if sha256_hex(item.text) != item.text_sha256:
+            if not item.hash_ok:
                 self._report_stale(item, position)
                 position += 1
                 continue

@@ -148,7 +148,7 @@ class AnnotationMatch:
     stale: list[StaleAnnotation] = field(default_factory=list)
 
 
-def _records(path: Path) -> list[tuple[int, dict]]:
+def read_jsonl_records(path: Path) -> list[tuple[int, dict]]:
     """(line number, object) for every non-blank line; malformed JSON names its line."""
     name = display_path(path)
     try:
@@ -217,7 +217,7 @@ def read_gold_log(path: Path, labels: Sequence[str]) -> GoldLog:
     retractions: list[Retraction] = []
     by_line: dict[int, Annotation] = {}
     retracted: dict[int, int] = {}
-    for number, record in _records(path):
+    for number, record in read_jsonl_records(path):
         where = f"{name}:{number}"
         paragraph_id = _field(record, "paragraph_id", where)
         if "retracts_line" in record:
@@ -275,7 +275,7 @@ def read_synthetic(path: Path, labels: Sequence[str]) -> list[SyntheticExample]:
     examples: list[SyntheticExample] = []
     seen_ids: dict[str, int] = {}
     seen_texts: dict[str, int] = {}
-    for number, record in _records(path):
+    for number, record in read_jsonl_records(path):
         where = f"{name}:{number}"
         example_id = _field(record, "id", where)
         text = _field(record, "text", where)

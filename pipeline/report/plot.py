@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.io import atomic_output
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def save_index_chart(
@@ -39,6 +43,14 @@ def save_index_chart(
     axes.plot([], [], "|", color="#c55a11", mew=2, markersize=10, label="shrunk")
     axes.plot([], [], "D", mfc="none", mec="#2e7d32", label="gold labels")
     axes.legend(loc="lower right", fontsize=8, frameon=False)
+    save_png(figure, path)
+
+
+def save_png(figure: Figure, path: Path) -> None:
+    """Write `figure` as a PNG whose bytes depend on the figure only (no software or date
+    metadata), atomically, and close it."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
