@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import sys
 import termios
 import textwrap
@@ -22,7 +23,7 @@ import tty
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -165,6 +166,10 @@ class LineKeys:
         return line.rstrip("\r\n") if line else None
 
 
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class TerminalKeys:
     """Single keys from a terminal in cbreak mode (no echo, no Enter needed).
 
@@ -176,15 +181,20 @@ class TerminalKeys:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self._saved: list | None = None
+        self._on_term: Any = None
 
     def __enter__(self) -> TerminalKeys:
         self._saved = termios.tcgetattr(self.fd)
+        # `kill PID` from elsewhere ends the session like Ctrl-C: summary, terminal restored.
+        self._on_term = signal.signal(signal.SIGTERM, _interrupt)
         tty.setcbreak(self.fd, termios.TCSANOW)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._saved is not None:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+        if self._on_term is not None:
+            signal.signal(signal.SIGTERM, self._on_term)
 
     def read_key(self) -> tuple[str, str]:
         data = os.read(self.fd, 1)

@@ -303,6 +303,20 @@ def test_ctrl_c_quits_and_restores_the_terminal(terminal, project) -> None:
 
 
 @pty_only
+def test_sigterm_quits_like_ctrl_c_and_restores_the_terminal(terminal, project) -> None:
+    session = terminal()
+    session.expect("[1/4]", "> ")
+    session.send("n")
+    session.expect("[2/4]", "> ")
+    os.kill(session.pid, signal.SIGTERM)
+    session.expect("1 labelled, 0 skipped, 0 undone, 0 conflicts; 3 left to label")
+    assert session.wait() == 0
+    local_flags = termios.tcgetattr(session.fd)[3]
+    assert local_flags & termios.ECHO and local_flags & termios.ICANON
+    assert [r["label"] for r in gold_records(project)] == ["none"]
+
+
+@pty_only
 def test_a_conflicting_label_is_appended_and_reported_not_overwritten(terminal, project) -> None:
     gold = project.paths.gold
     gold.parent.mkdir(parents=True, exist_ok=True)
