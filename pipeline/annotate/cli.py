@@ -40,6 +40,11 @@ AnnotatorOption = Annotated[
     ),
 ]
 
+QueueOption = Annotated[
+    Path | None,
+    typer.Option("--queue", help="The queue file (default: annotate.queue).", show_default=False),
+]
+
 
 class Strategy(StrEnum):
     """How `stance annotate queue` ranks unlabelled paragraphs."""
@@ -59,12 +64,7 @@ class ExportFormat(StrEnum):
 def session(
     context: typer.Context,
     annotator: AnnotatorOption = None,
-    queue: Annotated[
-        Path | None,
-        typer.Option(
-            "--queue", help="The queue to label (default: annotate.queue).", show_default=False
-        ),
-    ] = None,
+    queue: QueueOption = None,
     params: ParamsOption = DEFAULT_PARAMS,
 ) -> None:
     """Label the queued paragraphs in the terminal, one at a time.
@@ -131,12 +131,7 @@ def export_command(
     export_format: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="The tool to export for.")
     ] = ExportFormat.label_studio,
-    queue: Annotated[
-        Path | None,
-        typer.Option(
-            "--queue", help="The queue to export (default: annotate.queue).", show_default=False
-        ),
-    ] = None,
+    queue: QueueOption = None,
     params: ParamsOption = DEFAULT_PARAMS,
 ) -> None:
     """Write the queue as Label Studio tasks, the model's guess as a pre-annotation."""
