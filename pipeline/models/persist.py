@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.encoder import bundled_encoder_path
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_folder, display_path
 from pipeline.models.base import StanceClassifier
@@ -86,28 +88,54 @@ def save_model(
             pq.write_table(table, staging / OOF_FILE, compression="zstd")
 
 
-def load_model(folder: Path) -> TrainedModel:
-    """Read a model folder written by `save_model`; problems are one line naming it."""
+class ModelSpec(BaseModel):
+    """The schema of `model.json`: anything else is a damaged or foreign folder."""
+
+    model_config = ConfigDict(strict=True)
+
+    format_version: int
+    model: str
+    labels: list[str]
+    seed: int
+    settings: dict[str, Any]
+    temperature: float = Field(gt=0)
+
+
+def load_model(folder: Path, *, trusted_encoder: Path | None = None) -> TrainedModel:
+    """Read a model folder written by `save_model`; problems are one line naming it.
+
+    A folder's `settings.encoder_path` is followed only when it is the bundled encoder
+    or `trusted_encoder` (the user's own `encoder.path`): a model file never chooses
+    which folder's code and weights are loaded.
+    """
     name = display_path(folder)
     spec_path = folder / MODEL_FILE
     if not spec_path.is_file():
         raise InputDataError(f"{name}: not a stance model folder (no {MODEL_FILE})")
     try:
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        raw = json.loads(spec_path.read_text(encoding="utf-8"))
         card_path = folder / CARD_FILE
         card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputDataError(f"{name}: damaged model description ({error})") from None
-    if spec.get("format_version") != FORMAT_VERSION or spec.get("model") not in MODELS:
-        raise InputDataError(
-            f"{name}: unsupported model format {spec.get('format_version')!r} "
-            f"or model {spec.get('model')!r}"
-        )
+    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        raise InputDataError(f"{name}: unsupported model format {version!r}")
     try:
-        classifier = model_class(spec["model"]).load(
-            folder, labels=spec["labels"], seed=spec["seed"], **spec["settings"]
+        spec = ModelSpec.model_validate(raw)
+    except ValidationError as error:
+        raise InputDataError(f"{name}/{MODEL_FILE}: {first_problem(error)}") from None
+    if spec.model not in MODELS:
+        raise InputDataError(f"{name}: unknown model {spec.model!r}")
+    if not isinstance(card, dict):
+        raise InputDataError(f"{name}/{CARD_FILE}: expected a JSON object")
+    for encoder_path in _encoder_paths(spec.settings):
+        _check_encoder_path(encoder_path, trusted_encoder, name)
+    try:
+        classifier = model_class(spec.model).load(
+            folder, labels=spec.labels, seed=spec.seed, **spec.settings
         )
-        temperature = float(spec["temperature"])
+        temperature = spec.temperature
     except InputDataError:
         raise
     except Exception as error:  # a damaged folder fails in many libraries' ways
@@ -116,3 +144,35 @@ def load_model(folder: Path) -> TrainedModel:
             f"{name}: damaged model folder ({type(error).__name__}: {first_line[:200]})"
         ) from None
     return TrainedModel(classifier, temperature, card)
+
+
+def first_problem(error: ValidationError) -> str:
+    """pydantic's first complaint as `key.path: message`."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+    return f"{where}: {problem['msg']}"
+
+
+def _encoder_paths(settings: dict[str, Any]) -> list[Any]:
+    """Every `encoder_path` in the settings, a cascade's parts' included."""
+    found = [settings["encoder_path"]] if "encoder_path" in settings else []
+    for value in settings.values():
+        if isinstance(value, dict):
+            found += _encoder_paths(value)
+    return found
+
+
+def _check_encoder_path(encoder_path: Any, trusted: Path | None, name: str) -> None:
+    if encoder_path is None:
+        return
+    if not isinstance(encoder_path, str):
+        raise InputDataError(f"{name}/{MODEL_FILE}: settings.encoder_path must be a path")
+    chosen = Path(encoder_path).resolve()
+    if chosen == bundled_encoder_path().resolve():
+        return
+    if trusted is not None and chosen == Path(trusted).resolve():
+        return
+    raise InputDataError(
+        f"{name}/{MODEL_FILE}: settings.encoder_path names {encoder_path}, not the bundled "
+        "encoder; set encoder.path in params.yaml to that folder to trust it"
+    )

@@ -18,7 +18,7 @@ from typing import Any, Self
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.encoder import bundled_encoder_path, use_offline_hub
+from pipeline.encoder import bundled_encoder_path, load_sentence_transformer, use_offline_hub
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
 from pipeline.models.base import StanceClassifier
@@ -136,13 +136,8 @@ def _load_body(encoder_path: str | None) -> Any:
 
 
 def _read_body(path: Path) -> Any:
-    """A sentence-transformers model from a local folder, on CPU, from safetensors only."""
-    use_offline_hub()
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(
-        str(path), device="cpu", local_files_only=True, model_kwargs={"use_safetensors": True}
-    )
+    """The body: a sentence-transformers folder, checked before anything is imported."""
+    return load_sentence_transformer(path)
 
 
 def _setfit_model(body: Any, head: LogisticRegression) -> Any:

@@ -134,7 +134,7 @@ class StanceModel:
         folder = Path(folder)
         if not folder.is_dir():
             raise InputDataError(f"{display_path(folder)}: model folder not found")
-        model = load_model(folder)
+        model = load_model(folder, trusted_encoder=params.encoder.path if params else None)
         info = read_model_info(folder, model)
         read = (
             ReadOptions(segment=params.segment, manifest_name=params.paths.manifest.name)

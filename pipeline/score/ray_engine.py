@@ -159,7 +159,8 @@ def score_on_ray(
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
     ray = import_ray()
-    trained = load_model(folder)  # weights only: the encoder loads in the actors
+    # weights only: the encoder loads in the actors
+    trained = load_model(folder, trusted_encoder=params.encoder.path if params else None)
     info, labels = read_model_info(folder, trained), trained.labels
     index_settings(labels, params.report if params else ReportParams())  # three labels
     read = _read_options(params, source)
