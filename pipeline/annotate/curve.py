@@ -21,7 +21,6 @@ None of it is a `dvc repro` stage (`make learning-curve` runs it after one).
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import logging
@@ -34,6 +33,7 @@ import pandas as pd
 
 from pipeline.config import Params
 from pipeline.console import progress
+from pipeline.csvfile import write_csv
 from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.evaluate.loso import calibrate_out_of_fold, leave_one_source_out, model_id
@@ -258,10 +258,8 @@ def save_curve_chart(
 
 def _write_points_csv(points: Sequence[CurvePoint], path: Path) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=_CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for point in points:
-        writer.writerow({column: getattr(point, column) for column in _CSV_COLUMNS})
+    rows = ({column: getattr(point, column) for column in _CSV_COLUMNS} for point in points)
+    write_csv(buffer, rows, _CSV_COLUMNS)
     with atomic_output(path, "w") as stream:
         stream.write(buffer.getvalue())
 

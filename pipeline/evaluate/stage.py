@@ -7,7 +7,6 @@ paragraph), `paths.eval_metrics` and the plot data under `paths.plots`
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -18,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.config import Params
+from pipeline.csvfile import write_csv
 from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.evaluate.loso import (
     Calibration,
@@ -87,9 +87,7 @@ def evaluation_metrics(
 
 def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(buffer, rows, columns)
     with atomic_output(path, "w") as stream:
         stream.write(buffer.getvalue())
 

@@ -11,7 +11,6 @@ saw their source); every other paragraph by the final model.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -20,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import Params
+from pipeline.csvfile import frame_to_csv, write_csv
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table
 from pipeline.models.persist import CARD_FILE, load_model
@@ -85,7 +85,7 @@ def score_paragraphs(
     unseen = frame.gold.isna().to_numpy()
     frame["origin"] = "out-of-fold"
     if unseen.any():
-        model = load_model(folder)
+        model = load_model(folder, trusted_encoder=params.encoder.path)
         log.info("report: scoring %d paragraphs without gold with the final model", unseen.sum())
         probs = model.predict_proba(frame.loc[unseen, "text"].tolist())
         frame.loc[unseen, prob_columns] = probs
@@ -112,9 +112,7 @@ def build_report(scored: pd.DataFrame, settings: IndexSettings) -> tuple[dict, d
 
 def _csv_text(rows: list[dict], columns: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(buffer, rows, columns, extrasaction="ignore")
     return buffer.getvalue()
 
 
@@ -225,7 +223,7 @@ def run_report(params: Params) -> dict:
         "text",
     ]
     rounded = frame.round({f"prob_{label}": 4 for label in labels} | {"stance": 4})
-    _write_text(reports / "paragraphs.csv", rounded[paragraph_columns].to_csv(index=False))
+    _write_text(reports / "paragraphs.csv", frame_to_csv(rounded[paragraph_columns]))
     _write_text(reports / "report.html", render_report(document, articles, frame, card, settings))
     save_index_chart(
         summary["sources"], reports / "sources.png", params.proposition.text, settings.confidence

@@ -15,7 +15,6 @@ parquet: a folder of a paragraph table and a document table (`pipeline.score.fol
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from pipeline.csvfile import write_csv
 from pipeline.output_format import pick_format
 
 if TYPE_CHECKING:  # the CLI imports this module for OutputFormat; keep it light
@@ -179,16 +179,33 @@ def _write_csv(
     labels: Sequence[str],
     failed: Sequence[str],
 ) -> Totals:
-    writer = csv.DictWriter(stream, fieldnames=csv_columns(labels), lineterminator="\n")
-    writer.writeheader()
-    n_documents = n_paragraphs = 0
+    counted = _Counted(documents)
+    write_csv(stream, _csv_rows(info, counted, labels), csv_columns(labels))
+    return Totals(counted.n_documents, counted.n_paragraphs)
+
+
+class _Counted:
+    """Documents passed through, counted (the CSV writer consumes them lazily)."""
+
+    def __init__(self, documents: Iterable[ScoredDocument]) -> None:
+        self._documents = documents
+        self.n_documents = self.n_paragraphs = 0
+
+    def __iter__(self) -> Iterator[ScoredDocument]:
+        for document in self._documents:
+            yield document
+            self.n_documents += 1
+            self.n_paragraphs += document.n_paragraphs
+
+
+def _csv_rows(
+    info: ModelInfo, documents: Iterable[ScoredDocument], labels: Sequence[str]
+) -> Iterator[dict]:
     for document in documents:
         for paragraph in document.paragraphs:
             row = _untyped(paragraph.record(document.doc), "probs")
             row.update({f"prob_{label}": paragraph.probs[label] for label in labels})
-            writer.writerow({**row, "model": info.version or info.name})
-        n_documents, n_paragraphs = n_documents + 1, n_paragraphs + document.n_paragraphs
-    return Totals(n_documents, n_paragraphs)
+            yield {**row, "model": info.version or info.name}
 
 
 def _write_table(
