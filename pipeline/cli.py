@@ -22,6 +22,7 @@ from pipeline.config import DEFAULT_PARAMS, load_params
 from pipeline.errors import EXIT_CODES, ConfigError, StanceError
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.formats import OutputFormat
+from pipeline.text import one_line
 
 app = typer.Typer(
     name="stance",
@@ -445,7 +446,7 @@ def cache(
 
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        message = one_line(record.getMessage())
         if record.levelno >= logging.WARNING:
             return f"stance: {record.levelname.lower()}: {message}"
         return f"stance: {message}"
@@ -486,7 +487,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="stance")
     except StanceError as error:
-        print(f"stance: error: {error}", file=sys.stderr)
+        print(f"stance: error: {one_line(str(error))}", file=sys.stderr)
         sys.exit(error.exit_code)
 
 

@@ -37,9 +37,34 @@ def replace_chars(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     return text
 
 
+# C0 controls but tab and the line ends, DEL, and C1 controls: no text uses them, and on a
+# terminal they are commands (ESC starts an escape sequence, U+009B is a CSI of its own).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Every C0/C1 control, line ends included: what a one-line message must not hold.
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without control characters other than tab, LF and CR."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
+def one_line(text: str) -> str:
+    """`text` safe to print as one line on a terminal: controls shown as escapes (`\\n`)."""
+    if not _ANY_CONTROL.search(text):
+        return text
+    return _ANY_CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+
+
+def quote_odd(name: str) -> str:
+    """A file name as printed: as it is, or quoted with escapes if it holds a control."""
+    return f'"{one_line(name)}"' if _ANY_CONTROL.search(name) else name
+
+
 def clean_text(text: str) -> str:
-    """Canonical form of raw article text: NFC, LF line ends, plain spaces, no invisibles."""
-    text = replace_chars(unicodedata.normalize("NFC", text), _INVISIBLE)
+    """Canonical form of raw article text: NFC, LF line ends, plain spaces, no invisibles
+    and no control characters."""
+    text = strip_controls(replace_chars(unicodedata.normalize("NFC", text), _INVISIBLE))
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
 

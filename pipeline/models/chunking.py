@@ -25,37 +25,49 @@ def sentence_windows(text: str, count_tokens: Callable[[str], int], max_tokens: 
 
 
 def greedy_windows(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    """Sentences (overlong ones cut by words) packed greedily into windows of `max_tokens`."""
-    pieces: list[str] = []
-    for sentence in split_sentences(text) or [text]:
-        if count_tokens(sentence) <= max_tokens:
-            pieces.append(sentence)
+    """Sentences (overlong ones cut by words) packed greedily into windows of `max_tokens`.
+
+    Word pieces never straddle a space, so a run of words has as many pieces as its
+    words together: each distinct word is counted once (in one batch when the counter
+    can `prime`), and a text of any length is cut in one linear pass.
+    """
+    sentences = split_sentences(text) or [text]
+    prime = getattr(count_tokens, "prime", None)
+    if prime is not None:
+        prime([word for sentence in sentences for word in sentence.split()])
+    pieces: list[tuple[str, int]] = []
+    for sentence in sentences:
+        words = sentence.split()
+        size = sum(map(count_tokens, words))
+        if size <= max_tokens:
+            pieces.append((sentence, size))
         else:
-            pieces.extend(_split_words(sentence, count_tokens, max_tokens))
-    windows: list[str] = []
+            pieces.extend(_split_words(words, count_tokens, max_tokens))
+    return [window for window, _ in _pack(pieces, max_tokens)] or [text]
+
+
+def _pack(pieces: list[tuple[str, int]], max_tokens: int) -> list[tuple[str, int]]:
+    """Consecutive (text, size) pieces joined into (window, size) of at most `max_tokens`
+    (a piece larger than that stays alone)."""
+    windows: list[tuple[str, int]] = []
     current: list[str] = []
-    for piece in pieces:
-        candidate = " ".join([*current, piece])
-        if current and count_tokens(candidate) > max_tokens:
-            windows.append(" ".join(current))
-            current = [piece]
-        else:
-            current.append(piece)
+    total = 0
+    for piece, size in pieces:
+        if current and total + size > max_tokens:
+            windows.append((" ".join(current), total))
+            current, total = [], 0
+        current.append(piece)
+        total += size
     if current:
-        windows.append(" ".join(current))
-    return windows or [text]
+        windows.append((" ".join(current), total))
+    return windows
 
 
-def _split_words(sentence: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
-    words, parts, current = sentence.split(), [], []
-    for word in words:
-        if current and count_tokens(" ".join([*current, word])) > max_tokens:
-            parts.append(" ".join(current))
-            current = []
-        current.append(word)
-    if current:
-        parts.append(" ".join(current))
-    return parts
+def _split_words(
+    words: list[str], count_tokens: Callable[[str], int], max_tokens: int
+) -> list[tuple[str, int]]:
+    """An overlong sentence's words in runs of at most `max_tokens` (a longer word alone)."""
+    return _pack([(word, count_tokens(word)) for word in words], max_tokens)
 
 
 class TokenCounter:

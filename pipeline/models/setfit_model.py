@@ -18,7 +18,7 @@ from typing import Any, Self
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.encoder import bundled_encoder_path, load_sentence_transformer, use_offline_hub
+from pipeline.encoder import bundled_encoder_path, load_sentence_transformer
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
 from pipeline.models.base import StanceClassifier

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pipeline.csvfile import write_csv
 from pipeline.output_format import pick_format
+from pipeline.text import one_line
 
 if TYPE_CHECKING:  # the CLI imports this module for OutputFormat; keep it light
     from rich.table import Table
@@ -241,7 +242,7 @@ def _article_table(document: ScoredDocument, labels: Sequence[str]) -> Table:
         f"[{document.ci_low:+.2f}, {document.ci_high:+.2f}] · {counts}"
     )
     table = Table(
-        title=Text(f"{document.doc} · {document.source}", style="bold"),
+        title=Text(one_line(f"{document.doc} · {document.source}"), style="bold"),
         title_justify="left",
         caption=Text(caption),
         caption_justify="left",
@@ -260,7 +261,7 @@ def _article_table(document: ScoredDocument, labels: Sequence[str]) -> Table:
             str(paragraph.position),
             Text(paragraph.label, style=styles.get(paragraph.label, "")),
             *(f"{paragraph.probs[label]:.2f}" for label in labels),
-            Text(text),
+            Text(one_line(text)),
         )
     return table
 

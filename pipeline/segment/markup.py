@@ -36,6 +36,23 @@ _INLINE = (
 )
 
 
+# A backslash before ASCII punctuation is markdown's escape for that character (trafilatura
+# writes "3 \< 5" for "3 &lt; 5"). Escaped characters are parked in the private-use area
+# while markup is removed, so `\*a\*` stays "*a*" instead of becoming emphasis.
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_PARKED = re.compile("[\ue021-\ue07e]")
+
+
+def _park_escapes(raw: str) -> str:
+    if "\\" not in raw or _PARKED.search(raw):  # a line with such characters stays as it is
+        return raw
+    return _ESCAPE.sub(lambda match: chr(0xE000 + ord(match.group(1))), raw)
+
+
+def _unpark(text: str) -> str:
+    return _PARKED.sub(lambda match: chr(ord(match.group()) - 0xE000), text)
+
+
 @dataclass(frozen=True)
 class Line:
     """One source line after markup is removed, with what the markup said it was."""
@@ -53,6 +70,14 @@ def strip_inline(text: str) -> str:
 
 def parse_line(raw: str) -> Line:
     """Classify one stripped, non-empty line and remove its markup."""
+    parked = _park_escapes(raw)
+    if parked is raw:
+        return _parse_markup(raw)
+    line = _parse_markup(parked)
+    return Line(line.kind, _unpark(line.text))
+
+
+def _parse_markup(raw: str) -> Line:
     if _RULE.fullmatch(raw):
         return Line("underline" if _UNDERLINE.fullmatch(raw) else "rule", "")
     if _UNDERLINE.fullmatch(raw):

@@ -79,3 +79,26 @@ def test_token_counter_counts_in_one_call_and_remembers() -> None:
     assert calls == [["a b", "c"]]
     assert (counter("a b"), counter("c"), counter("d e f")) == (2, 1, 3)
     assert calls[-1] == ["d e f"]  # only the unseen text is tokenised
+
+
+class CountingCounter:
+    """Words as tokens, remembering how many characters it was asked to count (D11)."""
+
+    def __init__(self) -> None:
+        self.characters = 0
+
+    def __call__(self, text: str) -> int:
+        self.characters += len(text)
+        return len(text.split())
+
+
+def test_a_long_text_without_sentence_breaks_is_cut_in_one_pass() -> None:
+    """The tokenizer reads each word a bounded number of times, not once per prefix:
+    the cost grows with the text, not with its square."""
+    words = [f"w{i % 500}" for i in range(20_000)]
+    text = " ".join(words)
+    counter = CountingCounter()
+    windows = sentence_windows(text, counter, 254)
+    assert " ".join(windows).split() == words
+    assert all(len(window.split()) <= 254 for window in windows)
+    assert counter.characters <= 3 * len(text)

@@ -147,3 +147,25 @@ def test_replace_chars_is_str_translate(text: str) -> None:
     pairs = (("\u2018", "'"), ("\u201c", '"'), ("\u2014", "-"), ("\u00ad", ""), ("\u200b", ""))
     table = str.maketrans({old: new for old, new in pairs})
     assert replace_chars(text, pairs) == text.translate(table)
+
+
+# Words with the characters markdown escapes (D10): trafilatura writes `3 \< 5` for
+# `3 &lt; 5`; the paragraphs must read as the page does.
+MARKED = ["3 < 5", "a_b", "*note*", "[sic]", "R&D", "#1", "x > y", "`code`", "well-known"]
+marked_sentences = st.lists(st.sampled_from(WORDS + MARKED), min_size=6, max_size=12).map(
+    lambda words: " ".join(["Then", *words]) + "."
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(marked_sentences, min_size=2, max_size=6, unique=True))
+def test_html_paragraphs_keep_their_text(sentences: list[str]) -> None:
+    """Segmentation of an HTML page never adds text: no escapes, entities or markup left."""
+    import html
+
+    from pipeline.segment.markup import html_to_markdown
+
+    body = "".join(f"<p>{html.escape(sentence)}</p>" for sentence in sentences)
+    page = f"<html><head><title>T</title></head><body><article>{body}</article></body></html>"
+    segmentation = segment_text(html_to_markdown(page, name="page.html"), title="T")
+    assert [p.text for p in segmentation.paragraphs] == sentences
