@@ -418,15 +418,41 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     return parse_params(raw, source=str(path)).resolved(path.resolve().parent)
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names one key twice: YAML keeps the last, silently dropping the first."""
+
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"key {key!r} appears twice (again at line {line})")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise DuplicateKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def read_yaml(path: Path, *, what: str) -> Any:
     """Parse a YAML file the pipeline reads besides params (e.g. the rules file).
 
     This module is the one place that parses YAML; errors are one line naming the file.
     """
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: {what} not found") from None
+    except DuplicateKeyError as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -438,7 +464,9 @@ def read_yaml(path: Path, *, what: str) -> Any:
 def parse_yaml_bytes(data: bytes, *, name: str) -> Any:
     """Parse YAML held in memory (e.g. a params file from another git revision)."""
     try:
-        return yaml.safe_load(data.decode("utf-8"))
+        return _parse_yaml(data.decode("utf-8"))
+    except DuplicateKeyError as error:
+        raise ConfigError(f"{name}: {error}") from None
     except (yaml.YAMLError, UnicodeDecodeError):
         raise ConfigError(f"{name}: not valid YAML") from None
 

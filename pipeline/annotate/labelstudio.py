@@ -335,30 +335,50 @@ def _annotation_label(
     timestamp = _iso_utc(annotation.get("created_at")) or _iso_utc(annotation.get("updated_at"))
     return (
         choices[0],
-        _note(result),
+        _note(result, where),
         who,
         bool(annotation.get("ground_truth")),
         timestamp or now_utc(),
     )
 
 
+def _result_items(result: object, where: str) -> list[dict]:
+    """A result's regions, each a JSON object (Label Studio's shape), else one clear error."""
+    items = result if isinstance(result, list) else []
+    if not all(isinstance(item, dict) for item in items):
+        raise InputDataError(f"{where}: each item of an annotation's 'result' must be an object")
+    return items
+
+
+def _value(item: dict, where: str) -> dict:
+    value = item.get("value") or {}
+    if not isinstance(value, dict):
+        raise InputDataError(
+            f"{where}: the {item.get('from_name')!r} result's 'value' must be an object, "
+            f"not {type(value).__name__}"
+        )
+    return value
+
+
 def _stance_choices(result: object, where: str) -> list[str]:
-    for item in result if isinstance(result, list) else []:
+    for item in _result_items(result, where):
         if item.get("from_name") == STANCE_CONTROL and item.get("type") == "choices":
-            choices = (item.get("value") or {}).get("choices")
+            choices = _value(item, where).get("choices")
             if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
                 raise InputDataError(f"{where}: the stance result's 'choices' must be a list")
             return choices
     return []
 
 
-def _note(result: list[dict]) -> str:
-    for item in result:
+def _note(result: list[dict], where: str) -> str:
+    for item in _result_items(result, where):
         if item.get("from_name") == NOTE_CONTROL and item.get("type") == "textarea":
-            lines = (item.get("value") or {}).get("text") or []
+            lines = _value(item, where).get("text") or []
             if isinstance(lines, str):
                 lines = [lines]
-            return " ".join(str(line).strip() for line in lines if str(line).strip())
+            if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+                raise InputDataError(f"{where}: the note's 'text' must be a list of strings")
+            return " ".join(line.strip() for line in lines if line.strip())
     return ""
 
 

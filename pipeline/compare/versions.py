@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.config import Paths, TrainParams, parse_yaml_bytes
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path
-from pipeline.models.persist import CARD_FILE, OOF_FILE
+from pipeline.models.persist import CARD_FILE, OOF_FILE, first_problem
 from pipeline.text import sha256_hex
 
 # What each version must provide for every gold paragraph, besides prob_<label>.
@@ -291,7 +292,21 @@ def parse_card(data: bytes, *, name: str) -> dict[str, Any]:
         raise InputDataError(f"{name}: damaged model card ({error})") from None
     if not isinstance(card, dict):
         raise InputDataError(f"{name}: damaged model card (not a JSON object)")
+    try:
+        CardFields.model_validate(card)
+    except ValidationError as error:
+        raise InputDataError(f"{name}: damaged model card ({first_problem(error)})") from None
     return card
+
+
+class CardFields(BaseModel):
+    """What a comparison reads from a card, with the types it needs (the rest is kept)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    labels: list[str] | None = None
+    model: str | None = None
+    model_id: str | None = None
 
 
 def parse_parquet(data: bytes, *, name: str) -> pd.DataFrame:

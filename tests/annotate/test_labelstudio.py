@@ -410,3 +410,26 @@ def test_a_ground_truth_annotation_settles_the_disagreement_instead_of_conflicti
     assert "warning" not in stderr
     assert "disagrees with line 1 'favor' by ana; an adjudicated label settles it" in stderr
     assert _gold(params)[-1]["adjudicated"] is True
+
+
+@pytest.mark.parametrize(
+    ("region", "value", "words"),
+    [
+        (0, "favor", "'value' must be an object, not str"),  # D6: a string where {choices}
+        (1, ["a note"], "'value' must be an object, not list"),  # a list where {text}
+        (1, {"text": [3]}, "the note's 'text' must be a list of strings"),
+    ],
+)
+def test_a_result_of_the_wrong_shape_is_one_error_and_writes_nothing(
+    project: tuple[Params, Path], tmp_path: Path, region: int, value: object, words: str
+) -> None:
+    params, params_path = project
+    tasks = _exported_tasks(params, tmp_path)
+    annotation = _annotation("favor", note="why")
+    annotation["result"][region]["value"] = value
+    export = _label_studio_export(tasks, {"harbour:0001": [annotation]})
+    path = _write(tmp_path / "export.json", export)
+    code, _, stderr = run_cli("annotate", "import", str(path), "--params", str(params_path))
+    assert code == InputDataError.exit_code, stderr
+    assert stderr.count("\n") == 1 and words in stderr and "Traceback" not in stderr
+    assert not params.paths.gold.exists()
