@@ -128,8 +128,11 @@ def test_int8_stays_close_to_the_float_model(
     int8 = OnnxSentenceEncoder(tiny_model, quantized=True, cache_root=cache_root)
     vectors = int8.encode([*TEXTS, LONG_TEXT])
     assert vectors.dtype == np.float32 and vectors.shape == reference.shape
-    # Measured 0.9992 at worst on random weights of three seeds (0.987 on MiniLM, real text).
-    assert cosines(vectors, reference).min() > 0.99
+    # A sanity bound, not the requirement: int8 kernels differ by CPU (worst cosine 0.9992
+    # on an Intel Xeon, 0.9893 on an AMD EPYC, for the same weights). What int8 must keep,
+    # macro-F1 within a point of fp32, is measured by benchmarks/backend_accuracy.py. A
+    # broken graph (wrong scales, lost pooling) lands far below this bound.
+    assert cosines(vectors, reference).min() > 0.95
     assert not np.allclose(vectors, reference, atol=1e-5)  # it is really the int8 graph
 
 
