@@ -64,8 +64,18 @@ def bundled_encoder_path() -> Path:
 # The only modules a sentence-transformers folder may name: sentence-transformers imports
 # whatever class `modules.json` names, from a `.py` file in the folder too, so anything
 # else would run code shipped with a model.
+# Older folders name them `sentence_transformers.models.X`; sentence-transformers 5 writes
+# the full module path.
 TRUSTED_MODULES = frozenset(
-    f"sentence_transformers.models.{name}" for name in ("Transformer", "Pooling", "Normalize")
+    [
+        *(
+            f"sentence_transformers.models.{name}"
+            for name in ("Transformer", "Pooling", "Normalize")
+        ),
+        "sentence_transformers.base.modules.transformer.Transformer",
+        "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
+        "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
+    ]
 )
 
 

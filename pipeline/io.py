@@ -1,17 +1,24 @@
 """File input and output shared by the stages: safe reading, atomic writing.
 
 Every output goes to a temporary file in the destination folder and is renamed
-into place, so an interrupted run never leaves a half-written file behind.
+into place, so an interrupted run never leaves a half-written file behind (a FIFO
+or a device such as /dev/null is written to instead), with the permissions the
+umask gives or those of the file it replaces. Folders of inputs are listed by
+`find_files`, which refuses links that lead out of the folder; no output may
+overwrite an input (`refuse_overwriting_inputs`).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -22,6 +29,7 @@ import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from pipeline.errors import DocumentError, InputDataError, OutputError
+from pipeline.text import quote_odd
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +51,8 @@ class DecodedText:
 def display_path(path: Path) -> str:
     """The path as a user would type it: relative to the working folder when possible."""
     with contextlib.suppress(ValueError):
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    return str(path)
+        return quote_odd(str(path.resolve().relative_to(Path.cwd().resolve())))
+    return quote_odd(str(path))
 
 
 def decode_text(data: bytes, *, name: str) -> DecodedText:
@@ -55,6 +63,13 @@ def decode_text(data: bytes, *, name: str) -> DecodedText:
     """
     if not data.strip():
         raise DocumentError(f"{name}: empty file")
+    wide = _wide_unicode(data)
+    if wide is not None:  # UTF-16/32 with a BOM (newsroom exports): NULs are half its bytes
+        try:
+            return DecodedText(text=data.decode(wide), encoding=wide, replaced=False)
+        except UnicodeDecodeError:
+            text = data.decode(wide, errors="replace")
+            return DecodedText(text=text, encoding=wide, replaced=True)
     if _looks_binary(data):
         raise DocumentError(f"{name}: binary file, not text")
     try:
@@ -67,6 +82,20 @@ def decode_text(data: bytes, *, name: str) -> DecodedText:
         else:
             text, encoding, replaced = data.decode("utf-8", errors="replace"), "utf-8", True
     return DecodedText(text=text.removeprefix("\ufeff"), encoding=encoding, replaced=replaced)
+
+
+# Longest first: the UTF-32 little-endian BOM begins with the UTF-16 one.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _wide_unicode(data: bytes) -> str | None:
+    """The codec of UTF-16 or UTF-32 bytes that open with a byte-order mark, else None."""
+    return next((codec for bom, codec in _WIDE_BOMS if data.startswith(bom)), None)
 
 
 def _mostly_utf8(data: bytes) -> bool:
@@ -128,9 +157,117 @@ def read_text_file(path: Path, *, max_bytes: int | None = None) -> DecodedText:
     return decode_text(data, name=name)
 
 
+def display_link(path: Path) -> str:
+    """A path as the user named it, links not followed (`display_path` names what a link
+    leads to): for messages about the link itself."""
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    with contextlib.suppress(ValueError):
+        return quote_odd(str(absolute.relative_to(Path.cwd().resolve())))
+    return quote_odd(str(path))
+
+
+def outside_folder(path: Path, folder: Path) -> str | None:
+    """Why `path` may not be read as part of `folder`: links followed, it lies outside
+    (the folder is resolved too, so a corpus folder may itself be a link); else None."""
+    target = path.resolve()
+    if target.is_relative_to(folder.resolve()):
+        return None
+    how = "a link to" if path.is_symlink() else "resolves to"
+    return f"{display_link(path)}: {how} {display_path(target)}, outside {display_link(folder)}"
+
+
+@dataclass(frozen=True)
+class FolderFiles:
+    """The files found under a folder, and one message per path passed over (a link that
+    leads outside the folder, a file or subfolder that cannot be read), by path."""
+
+    files: list[Path]
+    refused: dict[Path, str]
+
+
+def find_files(folder: Path, suffixes: Sequence[str]) -> FolderFiles:
+    """Files under `folder` whose suffix (in any case) is one of `suffixes`, in path order.
+
+    Hidden files and folders are left out, and links to folders are not followed (as with
+    `Path.rglob`). A link to a file counts only when it resolves inside `folder`, so that
+    `seeds/x.txt -> /etc/passwd` is never read. What is refused is returned, not logged:
+    the segment stage warns, `stance score` also counts it as a failed input.
+    """
+    files: list[Path] = []
+    refused: dict[Path, str] = {}
+
+    def unlistable(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else folder
+        refused[where] = f"{display_link(where)}: cannot list the folder ({os_reason(error)})"
+
+    for top, subfolders, names in os.walk(folder, onerror=unlistable):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in names:
+            path = Path(top) / name
+            if name.startswith(".") or path.suffix.lower() not in suffixes:
+                continue
+            try:
+                if not path.is_file():
+                    continue
+                outside = outside_folder(path, folder)
+            except OSError as error:
+                refused[path] = f"{display_link(path)}: {os_reason(error)}"
+                continue
+            if outside is None:
+                files.append(path)
+            else:
+                refused[path] = outside
+    return FolderFiles(sorted(files), dict(sorted(refused.items())))
+
+
+def os_reason(error: OSError) -> str:
+    """An OS error's reason in the words of our messages: "permission denied"."""
+    return (error.strerror or type(error).__name__).lower()
+
+
+def refuse_overwriting_inputs(output: Path | None, inputs: Iterable[Path]) -> None:
+    """Refuse an output that is one of the inputs, lies inside an input folder, or holds an
+    input (a folder output replaces all it holds): writing it would destroy what the command
+    reads. Links are followed, so another name for an input is refused as well."""
+    if output is None:
+        return
+    target = output.resolve()
+    for source in inputs:
+        where = source.resolve()
+        if target == where:
+            problem = f"is the input {display_link(source)}"
+        elif target.is_relative_to(where):
+            problem = f"lies inside the input folder {display_link(source)}"
+        elif where.is_relative_to(target):
+            problem = f"holds the input {display_link(source)}, which writing it would delete"
+        else:
+            continue
+        raise OutputError(f"{display_link(output)}: {problem}; choose another output")
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside `path`; rename it onto `path` only on success."""
+    """Open a temporary file beside `path`; rename it onto `path` only on success.
+
+    The file keeps the permissions of the file it replaces, else gets the umask's (as
+    `open` would give). A FIFO or a character device (`-o /dev/null`, a named pipe) is
+    written to directly: renaming onto it would replace it with a regular file.
+    """
+    existing = _stat_or_none(path)
+    kind = None if existing is None else stat.S_IFMT(existing.st_mode)
+    if kind in (stat.S_IFCHR, stat.S_IFIFO):
+        try:
+            stream = path.open(mode)
+        except OSError as error:
+            raise _cannot_write(path, error) from None
+        with stream:
+            yield stream
+        return
+    if kind not in (None, stat.S_IFREG, stat.S_IFDIR):  # a directory fails on rename, below
+        raise OutputError(
+            f"{display_path(path)}: not a regular file, a FIFO or a character device; "
+            "choose a file path"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(
@@ -141,6 +278,8 @@ def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
     temp = Path(temp_name)
     try:
         with os.fdopen(handle, mode) as stream:
+            replaced = existing if kind == stat.S_IFREG else None
+            os.fchmod(stream.fileno(), _output_mode(replaced, 0o666))
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
@@ -155,20 +294,73 @@ def atomic_output(path: Path, mode: str = "wb") -> Iterator[IO]:
 
 @contextlib.contextmanager
 def atomic_folder(folder: Path) -> Iterator[Path]:
-    """A temporary sibling folder to fill; it replaces `folder` only on success."""
+    """A temporary sibling folder to fill; it replaces `folder` only on success
+    (`replace_folder`), with the permissions of the folder it replaces, else the umask's."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent)
+        )
     except OSError as error:
         raise _cannot_write(folder, error) from None
     try:
+        existing = _stat_or_none(folder)
+        is_folder = existing is not None and stat.S_ISDIR(existing.st_mode)
+        staging.chmod(_output_mode(existing if is_folder else None, 0o777))
         yield staging
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
+        replace_folder(folder, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def replace_folder(folder: Path, staging: Path) -> None:
+    """Rename the filled `staging` onto `folder`. A previous `folder` is renamed aside first
+    and deleted last, so one of the two is always whole: a failure before the new one is in
+    place puts the old one back; a kill in between leaves it beside, as `.<name>.old-*.tmp`."""
+    if not (folder.exists() or folder.is_symlink()):
+        staging.rename(folder)
+        return
+    aside = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:12]}.tmp"
+    folder.rename(aside)
+    try:
+        staging.rename(folder)
+    except BaseException:
+        aside.rename(folder)
+        raise
+    if aside.is_symlink():
+        aside.unlink()
+    else:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    """What `path` names, links followed; None when nothing is there (or it cannot be
+    looked at, which the write itself then reports)."""
+    try:
+        return path.stat()
+    except (OSError, ValueError):
+        return None
+
+
+def _output_mode(replaced: os.stat_result | None, full: int) -> int:
+    """The permissions of a new output: those of the one it replaces, else `full` less the
+    umask (mkstemp and mkdtemp make everything private whatever the umask)."""
+    if replaced is not None:
+        return stat.S_IMODE(replaced.st_mode)
+    return full & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (another thread
+    may be creating files), else set to private for an instant and put back."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _cannot_write(path: Path, error: OSError) -> OutputError:

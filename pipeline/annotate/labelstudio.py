@@ -38,7 +38,7 @@ from pipeline.annotate.store import (
 )
 from pipeline.config import Params
 from pipeline.errors import InputDataError
-from pipeline.io import atomic_output, display_path
+from pipeline.io import atomic_output, display_path, refuse_overwriting_inputs
 from pipeline.label.annotations import Annotation, resolve_gold
 from pipeline.text import sha256_hex
 
@@ -126,6 +126,9 @@ def label_config_path(output: Path) -> Path:
 def run_export(params: Params, *, output: Path, queue: Path | None = None) -> Path:
     """Write the queue as a Label Studio task list and its labelling config; return the list."""
     path = queue or params.annotate.queue
+    config = label_config_path(output)
+    for written in (output, config):
+        refuse_overwriting_inputs(written, [path, params.paths.gold])
     items = read_queue(path, params.labels)
     for item in items:
         if not item.hash_ok:
@@ -138,7 +141,6 @@ def run_export(params: Params, *, output: Path, queue: Path | None = None) -> Pa
     # Bytes, not text mode: the files are UTF-8 whatever the locale says.
     with atomic_output(output) as stream:
         stream.write((json.dumps(tasks, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    config = label_config_path(output)
     with atomic_output(config) as stream:
         stream.write(label_config(params).encode("utf-8"))
     guessed = sum(1 for task in tasks if task["predictions"])

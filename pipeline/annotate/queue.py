@@ -42,7 +42,12 @@ from pipeline.annotate.store import read_log
 from pipeline.config import Params
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputDataError
-from pipeline.io import atomic_output, display_path, read_stage_table
+from pipeline.io import (
+    atomic_output,
+    display_path,
+    read_stage_table,
+    refuse_overwriting_inputs,
+)
 from pipeline.label.annotations import Annotation, read_jsonl_records
 from pipeline.text import sha256_hex, text_key
 
@@ -106,6 +111,7 @@ def run_queue(
     """Pick unlabelled paragraphs and write the queue; None means "as params say"."""
     settings = queue_settings(params, n=n, strategy=strategy)
     path = output if output is not None else params.annotate.queue
+    refuse_overwriting_inputs(path, [scores or params.paths.paragraphs, params.paths.gold])
     labels = params.labels
     gold = read_log(params.paths.gold, labels).active()
     pool = unlabelled_candidates(params, scores, sources, gold)

@@ -32,8 +32,8 @@ from pipeline.compare.versions import (
 )
 from pipeline.config import EvaluateParams, Params, ReportParams
 from pipeline.errors import ConfigError
-from pipeline.io import atomic_output, display_path
-from pipeline.score.stage import optional_params
+from pipeline.io import atomic_output, display_path, refuse_overwriting_inputs
+from pipeline.score.stage import optional_params, params_read
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,8 @@ def run_compare(
             "compare needs at least two versions: the baseline first, then one or more to "
             "compare with it"
         )
+    folders = [Path(argument) for argument in arguments if Path(argument).is_dir()]
+    refuse_overwriting_inputs(output, [*folders, *params_read(params_file)])
     params = optional_params(params_file)
     versions = [load_version(argument) for argument in arguments]
     if common:

@@ -118,15 +118,14 @@ def load_model(folder: Path, *, trusted_encoder: Path | None = None) -> TrainedM
         card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputDataError(f"{name}: damaged model description ({error})") from None
-    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
-        version = raw.get("format_version") if isinstance(raw, dict) else None
-        raise InputDataError(f"{name}: unsupported model format {version!r}")
+    version = raw.get("format_version") if isinstance(raw, dict) else None
+    model = raw.get("model") if isinstance(raw, dict) else None
+    if version != FORMAT_VERSION or (isinstance(model, str) and model not in MODELS):
+        raise InputDataError(f"{name}: unsupported model format {version!r} or model {model!r}")
     try:
         spec = ModelSpec.model_validate(raw)
     except ValidationError as error:
         raise InputDataError(f"{name}/{MODEL_FILE}: {first_problem(error)}") from None
-    if spec.model not in MODELS:
-        raise InputDataError(f"{name}: unknown model {spec.model!r}")
     if not isinstance(card, dict):
         raise InputDataError(f"{name}/{CARD_FILE}: expected a JSON object")
     for encoder_path in _encoder_paths(spec.settings):

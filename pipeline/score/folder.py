@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import ConfigError, OutputError
-from pipeline.io import display_path
+from pipeline.io import atomic_folder, display_path
 from pipeline.score.core import ScoredDocument
 from pipeline.score.formats import Totals
 from pipeline.score.model import ModelInfo
@@ -191,31 +189,11 @@ def check_output_folder(output: Path | None) -> Path:
 
 @contextlib.contextmanager
 def staged_folder(output: Path) -> Iterator[Path]:
-    """A temporary folder beside `output` to fill; it replaces `output` only on success."""
+    """A temporary folder beside `output` to fill; it replaces `output` only on success, as
+    a model folder is replaced (`atomic_folder`: the old one aside, the new one in)."""
     check_output_folder(output)
-    staging = output.parent / f".{output.name}.tmp-{uuid.uuid4().hex[:12]}"
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        staging.mkdir()
-    except OSError as error:
-        raise OutputError(f"{display_path(output)}: cannot write ({error.strerror})") from None
-    try:
+    with atomic_folder(output) as staging:
         yield staging
-        _replace_folder(output, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _replace_folder(output: Path, staging: Path) -> None:
-    """Rename `staging` onto `output`; a previous output is moved aside first, then deleted."""
-    if not output.exists():
-        staging.rename(output)
-        return
-    aside = output.parent / f".{output.name}.old-{uuid.uuid4().hex[:12]}"
-    output.rename(aside)
-    staging.rename(output)
-    shutil.rmtree(aside, ignore_errors=True)
 
 
 class ShardWriter:

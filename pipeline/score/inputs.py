@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from pipeline.config import SegmentParams
 from pipeline.errors import DocumentError, InputDataError, StanceError
-from pipeline.io import decode_text, display_path
+from pipeline.io import decode_text, display_path, find_files, os_reason
 from pipeline.score.core import SegmentedDocument, segmented_document
 from pipeline.score.tables import TableRow, count_rows, is_table, read_table
 from pipeline.segment.manifest import ManifestRow, read_manifest
@@ -166,10 +166,11 @@ def list_inputs(paths: Sequence[Path | str], options: ReadOptions) -> list[Input
             inputs.append(StandardInput())
             continue
         try:
-            documents = documents_at(Path(argument), options)
+            documents, refused = documents_at(Path(argument), options)
         except InputDataError as error:
             inputs.append(UnusableArgument(str(error)))
             continue
+        inputs.extend(UnusableArgument(message) for message in refused)
         for document in documents:
             key = document.path.resolve()
             if key not in seen:
@@ -235,32 +236,34 @@ def table_article(row: TableRow, options: ReadOptions) -> SegmentedDocument:
     return segment_article(row.text, meta, options, doc=row.doc, html=html)
 
 
-def documents_at(path: Path, options: ReadOptions) -> list[Document]:
-    """The article files a PATH names, each with its manifest row or a derived one.
+def documents_at(path: Path, options: ReadOptions) -> tuple[list[Document], list[str]]:
+    """The article files a PATH names, each with its manifest row or a derived one, and a
+    message for each path in a folder that was passed over.
 
-    A folder is searched recursively for the segment extensions (hidden files
-    skipped, as the segment stage does); a file is taken whatever its extension
-    (a table's rows bring their own metadata; its manifest row goes unused).
+    A folder is searched recursively for the segment extensions as the segment stage
+    searches the corpus (`find_files`: hidden files skipped; a link that leads out of the
+    folder, or a subfolder that cannot be listed, passed over); a file is taken whatever
+    its extension and wherever it links (a table's rows bring their own metadata; its
+    manifest row goes unused).
     """
     name = display_path(path)
-    if path.is_dir():
-        folder = path
-        files = [
-            file
-            for file in sorted(path.rglob("*"))
-            if file.is_file()
-            and file.suffix.lower() in options.segment.extensions
-            and not any(part.startswith(".") for part in file.relative_to(path).parts)
-        ]
-        if not files:
+    try:
+        is_folder, is_file = path.is_dir(), path.is_file()
+    except OSError as error:  # a path under a folder that cannot be entered
+        raise InputDataError(f"{name}: {os_reason(error)}") from None
+    refused: list[str] = []
+    if is_folder:
+        found = find_files(path, options.segment.extensions)
+        folder, files, refused = path, found.files, list(found.refused.values())
+        if not files and not refused:
             raise InputDataError(
                 f"{name}: no article files ({', '.join(options.segment.extensions)})"
             )
-    elif path.is_file():
+    elif is_file:
         folder, files = path.parent, [path]
     else:
         raise InputDataError(f"{name}: no such file or folder")
-    rows = _manifest_rows(folder / options.manifest_name)
+    rows = _manifest_rows(folder / options.manifest_name) if files else {}
     documents = []
     for file in files:
         relative = file.relative_to(folder).as_posix()
@@ -268,14 +271,17 @@ def documents_at(path: Path, options: ReadOptions) -> list[Document]:
             doc_id=doc_id_from_path(relative), file=relative, source=options.source or ""
         )
         documents.append(Document(file, row))
-    return documents
+    return documents, refused
 
 
 def _manifest_rows(manifest: Path) -> dict[str, ManifestRow]:
     """Rows of the folder's manifest by file, or none when the folder has no manifest."""
-    if not manifest.is_file():
-        return {}
-    return {row.file: row for row in read_manifest(manifest)}
+    try:
+        if not manifest.is_file():
+            return {}
+        return {row.file: row for row in read_manifest(manifest)}
+    except OSError as error:  # without its manifest, the folder's sources would be wrong
+        raise InputDataError(f"{display_path(manifest)}: {os_reason(error)}") from None
 
 
 def read_stdin(stdin: BinaryIO | None, options: ReadOptions) -> SegmentedDocument:

@@ -23,13 +23,13 @@ from typing import BinaryIO, Literal, TextIO
 from pipeline.config import DEFAULT_PARAMS, EncoderBackend, Params, load_params
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputDataError
-from pipeline.io import atomic_output, display_path
+from pipeline.io import atomic_output, display_path, refuse_overwriting_inputs
 from pipeline.models.persist import MODEL_FILE
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.core import SegmentedDocument
 from pipeline.score.folder import check_output_folder, write_score_folder
 from pipeline.score.formats import OutputFormat, Totals, choose_format, write_scores
-from pipeline.score.inputs import DocumentStream
+from pipeline.score.inputs import STDIN, DocumentStream
 from pipeline.score.model import StanceModel
 from pipeline.train.stage import model_folder as default_model_folder
 
@@ -80,6 +80,18 @@ def model_folder(requested: Path | None, params: Params | None) -> Path:
     return folder
 
 
+def params_read(path: Path | None) -> list[Path]:
+    """The params file `optional_params` reads, if any (an input no output may overwrite)."""
+    params = path if path is not None else DEFAULT_PARAMS
+    return [params] if params.is_file() else []
+
+
+def inputs_read(paths: Sequence[Path | str], model: Path, params_file: Path | None) -> list[Path]:
+    """What a run reads, which its output must not overwrite: the PATHs (standard input
+    aside), the model folder and the params file."""
+    return [*(Path(path) for path in paths if str(path) != STDIN), model, *params_read(params_file)]
+
+
 def run_score(
     paths: Sequence[Path | str],
     *,
@@ -104,6 +116,7 @@ def run_score(
     """
     params = optional_params(params_file)
     folder = model_folder(model, params)
+    refuse_overwriting_inputs(output, inputs_read(paths, folder, params_file))
     if engine == "ray":
         from pipeline.score.ray_engine import score_on_ray
 

@@ -19,7 +19,14 @@ import pyarrow as pa
 from pipeline.config import Params, SegmentParams
 from pipeline.console import progress
 from pipeline.errors import DocumentError, InputDataError
-from pipeline.io import atomic_output, display_path, read_text_file, write_parquet
+from pipeline.io import (
+    atomic_output,
+    display_path,
+    find_files,
+    outside_folder,
+    read_text_file,
+    write_parquet,
+)
 from pipeline.segment.core import Segmentation, segment_text
 from pipeline.segment.manifest import ManifestRow, read_manifest
 from pipeline.segment.markup import html_metadata, html_to_markdown
@@ -78,13 +85,10 @@ def discover_documents(
     """Pair every article file in `corpus_dir` with its manifest row, in doc_id order."""
     if not corpus_dir.is_dir():
         raise InputDataError(f"{display_path(corpus_dir)}: corpus folder not found")
-    files = {
-        path.relative_to(corpus_dir).as_posix(): path
-        for path in sorted(corpus_dir.rglob("*"))
-        if path.is_file()
-        and path.suffix.lower() in extensions
-        and not any(part.startswith(".") for part in path.relative_to(corpus_dir).parts)
-    }
+    found = find_files(corpus_dir, extensions)  # links out of the corpus are refused
+    for message in found.refused.values():
+        log.warning("%s; skipped", message)
+    files = {path.relative_to(corpus_dir).as_posix(): path for path in found.files}
     if manifest.is_file():
         rows = read_manifest(manifest)
     else:
@@ -93,11 +97,17 @@ def discover_documents(
     documents = []
     for row in rows:
         path = corpus_dir / row.file
+        if path in found.refused:
+            continue  # warned about above
         if not path.is_file():
             raise InputDataError(
                 f"{display_path(manifest)}: lists {row.file!r}, which is not in "
                 f"{display_path(corpus_dir)}"
             )
+        outside = outside_folder(path, corpus_dir)
+        if outside is not None:
+            log.warning("%s; skipped", outside)
+            continue
         files.pop(row.file, None)
         documents.append(Document(path, row))
     listed = {document.meta.doc_id for document in documents}

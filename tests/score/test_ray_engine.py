@@ -195,7 +195,8 @@ def closed_port() -> int:
     [
         ((), "--engine ray writes a folder of parquet tables; pass --output DIR", 2),
         (("-o", "out", "-f", "jsonl"), "--engine ray writes parquet only, not jsonl", 2),
-        (("-o", "a.txt"), "a.txt: is a file; parquet output is a folder, pass a folder path", 4),
+        (("-o", "b.txt"), "b.txt: is a file; parquet output is a folder, pass a folder path", 4),
+        (("-o", "a.txt"), "a.txt: is the input a.txt; choose another output", 4),
     ],
 )
 def test_bad_input_is_one_line(
@@ -203,6 +204,7 @@ def test_bad_input_is_one_line(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(ARTICLE, encoding="utf-8")  # not an input (that is exit 4 too)
     code, out, err = run_cli("score", "a.txt", "-m", str(tiny_model), "--engine", "ray", *extra)
     assert (code, out, err) == (exit_code, "", f"stance: error: {message}\n")
 
