@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pipeline.kernels import pin_kernels
+
+# Before NumPy or PyTorch loads: the same floating-point kernels on every CPU type.
+pin_kernels()
+
 if TYPE_CHECKING:
     from pipeline.score.model import StanceModel
 
