@@ -16,7 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install browser run compare learning-curve test lint format bench clean
+.PHONY: install browser run compare learning-curve dev-curve test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ compare: $(STAMP)
 # up-to-date `dvc repro`: reports/learning_curve.{json,csv,png} (`annotate.curve_*` in params).
 learning-curve: $(STAMP)
 	dvc repro && stance annotate curve
+
+# Development-set macro-F1 of the default model against the number of examples written
+# from the press it trains on: reports/dev_learning_curve.{json,csv,png}.
+dev-curve: $(STAMP)
+	dvc repro && stance dev-curve
 
 # Every benchmark in benchmarks/, then benchmarks/RESULTS.md from their JSON (about 35 minutes
 # on 2 cores). `make bench BENCH_ARGS=--quick` is a fast check; see run_all.py --help.

@@ -145,6 +145,18 @@ def evaluate(params: ParamsOption = DEFAULT_PARAMS) -> None:
     run_evaluate(load_params(params))
 
 
+@app.command("dev-curve")
+def dev_curve(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Development-set macro-F1 of train.model against the number of press examples it
+    learns from (evaluate.dev_curve_sizes): reports/dev_learning_curve.{json,csv,png}.
+
+    Run after `dvc repro` (it reads paths.labels); `make dev-curve` does both.
+    """
+    from pipeline.evaluate.dev_curve import run_dev_curve
+
+    run_dev_curve(load_params(params))
+
+
 @app.command()
 def train(params: ParamsOption = DEFAULT_PARAMS) -> None:
     """Fit train.model on all training rows and save it under models/<name>/ with a card.
@@ -206,6 +218,7 @@ def score(
             "article per row, in a 'text' column), folders (searched recursively for the "
             "article files), or - for standard input.",
             show_default=False,
+            readable=False,  # an unreadable file is one warning and the rest scored, not exit 2
         ),
     ],
     model: Annotated[

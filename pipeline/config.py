@@ -62,11 +62,14 @@ class Paths(_Section):
     segment_metrics: Path
     gold: Path = Path("data/annotations/gold.jsonl")
     synthetic: Path = Path("data/annotations/synthetic.jsonl")
+    press: Path = Path("data/annotations/press.jsonl")
+    dev: Path = Path("data/annotations/dev.jsonl")
     rules: Path = Path("data/annotations/rules.yaml")
     labels: Path = Path("data/labels.parquet")
     votes: Path = Path("data/votes.parquet")
     labeling_metrics: Path = Path("metrics/labeling.json")
     oof: Path = Path("data/predictions/oof.parquet")
+    dev_predictions: Path = Path("data/predictions/dev.parquet")
     eval_metrics: Path = Path("metrics/eval.json")
     plots: Path = Path("metrics/plots")
     models: Path = Path("models")
@@ -277,6 +280,7 @@ class TrainParams(_Section):
     model: ModelName = "hybrid_logreg"
     seed: int = 13
     use_synthetic: bool = True
+    use_press: bool = True
     use_weak: bool = True
     min_weak_confidence: float = Field(default=0.6, ge=0, le=1)
     models: ModelSettings = ModelSettings()
@@ -287,6 +291,9 @@ class EvaluateParams(_Section):
 
     calibration: Literal["auto", "temperature", "none"] = "auto"
     calibration_bins: int = Field(default=10, ge=2, le=50)
+    # `stance dev-curve`: press examples allowed to train per point (capped at all of them)
+    dev_curve_sizes: tuple[int, ...] = (0, 250, 500, 1000, 1_000_000)
+    dev_curve_repeats: int = Field(default=2, ge=1)
 
 
 class ReportParams(_Section):

@@ -108,7 +108,20 @@ def report_record(
             for version in versions
         ],
         "comparisons": [comparison_record(comparison, settings) for comparison in comparisons],
+        "development": development_ranking(versions),
     }
+
+
+def development_ranking(versions: Sequence[Version]) -> list[dict[str, Any]]:
+    """Each version's scores on the development set (from its card), best macro-F1 first;
+    versions evaluated without one are left out."""
+    rows = []
+    for version in versions:
+        grouped = version.card.get("grouped_cv")
+        dev = grouped.get("dev") if isinstance(grouped, dict) else None
+        if isinstance(dev, dict) and isinstance(dev.get("macro_f1"), int | float):
+            rows.append({"name": version.name, "model_id": version.model_id, **dev})
+    return sorted(rows, key=lambda row: -row["macro_f1"])
 
 
 def comparison_record(comparison: Comparison, settings: CompareSettings) -> dict[str, Any]:
@@ -367,10 +380,57 @@ def overview_markdown(record: dict[str, Any]) -> list[str]:
     ]
 
 
+def development_markdown(record: dict[str, Any]) -> list[str]:
+    """The ranking that chooses: every version on the development set, best first."""
+    rows = record.get("development") or []
+    if not rows:
+        return []
+    labels = record["labels"]
+    table = []
+    for row in rows:
+        interval = row.get("macro_f1_interval") or {}
+        articles = row.get("articles") or {}
+        table.append(
+            [
+                f"`{row['name']}`",
+                f"{_plain(row['macro_f1'])} [{_plain(interval.get('low'))}, "
+                f"{_plain(interval.get('high'))}]",
+                _plain(row.get("f_avg")),
+                *(_plain(row["per_class"][label]["f1"]) for label in labels),
+                _plain(row.get("ece")),
+                f"{articles.get('sign_right')} of {articles.get('leaning')}",
+            ]
+        )
+    first = rows[0]
+    return [
+        "### Development set: the ranking that chooses",
+        "",
+        f"{first['n']} paragraphs of {first['articles']['n']} article openings from "
+        f"{first['outlets']} outlets that no model trains on; each model fitted on every "
+        "training row. Macro-F1 with its 95% bootstrap interval (articles resampled); "
+        "article sign: articles whose gold index leans, with the predicted index's sign right.",
+        "",
+        *_markdown_table(
+            [
+                "version",
+                "macro-F1 [95%]",
+                "F_avg",
+                *(f"F1 {label}" for label in labels),
+                "ECE",
+                "article sign",
+            ],
+            "l" + "r" * (5 + len(labels)),
+            table,
+        ),
+        "",
+    ]
+
+
 def render_markdown(record: dict[str, Any], *, max_flips: int) -> str:
-    """A pull-request comment: one section per version compared with the baseline (after an
-    overview table when there are several)."""
-    lines: list[str] = overview_markdown(record) if len(record["comparisons"]) > 1 else []
+    """A pull-request comment: the development-set ranking, then one section per version
+    compared with the baseline (after an overview table when there are several)."""
+    lines: list[str] = development_markdown(record)
+    lines += overview_markdown(record) if len(record["comparisons"]) > 1 else []
     labels = "/".join(record["labels"])
     for comparison in record["comparisons"]:
         a, b = _versions(record, comparison)

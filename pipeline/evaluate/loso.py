@@ -72,7 +72,7 @@ def model_id(params: Params) -> str:
         "settings": _portable(model_settings(params)),
         "seed": params.train.seed,
         "data": params.train.model_dump(
-            include={"use_synthetic", "use_weak", "min_weak_confidence"}
+            include={"use_synthetic", "use_press", "use_weak", "min_weak_confidence"}
         ),
     }
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]

@@ -1,8 +1,10 @@
 """The I/O shell of the `evaluate` stage.
 
 Reads `paths.labels`; writes `paths.oof` (out-of-fold predictions for every gold
-paragraph), `paths.eval_metrics` and the plot data under `paths.plots`
-(`confusion.csv`, `reliability.csv`) for `dvc plots`.
+paragraph), `paths.dev_predictions` (the development set's predictions by the model
+fitted on every training row), `paths.eval_metrics` (the seeds' leave-one-source-out
+and a `dev` section) and the plot data under `paths.plots` (`confusion.csv`,
+`reliability.csv`, `dev_confusion.csv`) for `dvc plots`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow as pa
 from pipeline.config import Params
 from pipeline.csvfile import write_csv
 from pipeline.encoder import EncodingOptions, configure_encoding
+from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
 from pipeline.evaluate.loso import (
     Calibration,
     OutOfFold,
@@ -28,6 +31,7 @@ from pipeline.evaluate.loso import (
 )
 from pipeline.evaluate.scores import reliability_bins, stance_scores
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
+from pipeline.models.calibration import fit_temperature
 from pipeline.models.registry import build_model
 
 log = logging.getLogger(__name__)
@@ -92,6 +96,19 @@ def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
         stream.write(buffer.getvalue())
 
 
+def _write_dev_predictions(dev: DevPredictions | None, params: Params, identifier: str) -> None:
+    """`paths.dev_predictions`: each development paragraph's calibrated probabilities."""
+    if dev is None:
+        frame = pd.DataFrame(columns=["paragraph_id", "doc_id", "source", "model_id", "gold"])
+    else:
+        frame = dev.frame.copy()
+        frame.insert(3, "model_id", identifier)
+        frame["label"] = [params.labels[i] for i in dev.probabilities.argmax(axis=1)]
+        for index, label in enumerate(params.labels):
+            frame[f"prob_{label}"] = dev.probabilities[:, index]
+    write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.dev_predictions)
+
+
 def run_evaluate(params: Params) -> dict:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
     configure_encoding(EncodingOptions.from_params(params.encoder))
@@ -106,6 +123,10 @@ def run_evaluate(params: Params) -> dict:
     frame = out_of_fold_frame(oof, calibrated, params, identifier)
     write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.oof)
     metrics = evaluation_metrics(oof, calibrated, calibration, params)
+    temperature = fit_temperature(oof.raw, targets) if calibration.applied else 1.0
+    dev = predict_dev(labels, params, lambda: build_model(params), temperature)
+    metrics["dev"] = dev_metrics(dev, params) if dev is not None else None
+    _write_dev_predictions(dev, params, identifier)
     with atomic_output(params.paths.eval_metrics, "w") as stream:
         json.dump(metrics, stream, indent=2)
         stream.write("\n")
@@ -120,6 +141,30 @@ def run_evaluate(params: Params) -> dict:
         reliability_bins(calibrated, targets, params.evaluate.calibration_bins),
         ["bin", "confidence", "accuracy", "count"],
     )
+    if dev is not None:
+        _write_csv(
+            plots / "dev_confusion.csv",
+            [
+                {"actual": gold, "predicted": params.labels[index]}
+                for gold, index in zip(
+                    dev.frame["gold"], dev.probabilities.argmax(axis=1), strict=True
+                )
+            ],
+            ["actual", "predicted"],
+        )
+        scores = metrics["dev"]
+        log.info(
+            "evaluate: %s on the development set (%d paragraphs, %d outlets): macro-F1 %.3f, "
+            "F_avg %.3f, ECE %.3f, article sign right %s of %s",
+            identifier,
+            scores["n"],
+            scores["outlets"],
+            scores["macro_f1"],
+            scores["f_avg"],
+            scores["ece"],
+            scores["articles"]["sign_right"],
+            scores["articles"]["leaning"],
+        )
     log.info(
         "evaluate: %s leave-one-source-out over %d gold paragraphs: macro-F1 %.3f, "
         "F_avg %.3f, ECE %.3f -> %s",

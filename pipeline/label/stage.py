@@ -1,7 +1,8 @@
 """The I/O shell of the `label` stage: read paragraphs and annotations, vote, write.
 
-Reads `paths.paragraphs`, `paths.gold`, `paths.synthetic` and `paths.rules`;
-writes `paths.labels` (one row per corpus paragraph and per synthetic example),
+Reads `paths.paragraphs`, `paths.gold`, `paths.synthetic`, `paths.press`, `paths.dev`
+and `paths.rules`; writes `paths.labels` (one row per corpus paragraph, per synthetic
+example, per example written from real coverage and per development paragraph),
 `paths.votes` (every labeler's vote) and `paths.labeling_metrics`.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.config import Params
+from pipeline.config import Params, Paths
 from pipeline.encoder import EncodingOptions, TextEncoder, configure_encoding
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
@@ -34,6 +35,7 @@ from pipeline.label.annotations import (
 from pipeline.label.base import Vote
 from pipeline.label.metrics import aggregate_quality, agreement, conflict_rate
 from pipeline.label.registry import LabelerContext, build_labelers, labeler_weights
+from pipeline.label.written import WrittenExample, read_written
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ LABEL_SCHEMA = pa.schema(
         pa.field("provenance", pa.string(), nullable=False),
     ]
 )
-PROVENANCE = ("gold", "weak", "unlabeled", "synthetic")
+PROVENANCE = ("gold", "weak", "unlabeled", "synthetic", "press", "dev")
+_CORPUS_PROVENANCE = ("gold", "weak", "unlabeled")
 
 _PARAGRAPH_COLUMNS = ("paragraph_id", "doc_id", "source", "text")
 
@@ -81,6 +84,23 @@ def _synthetic_frame(examples: Sequence[SyntheticExample]) -> pd.DataFrame:
     )
 
 
+def _written_labels(examples: Sequence[WrittenExample], provenance: str) -> pd.DataFrame:
+    """Rows of paragraphs written from real pages: their outlet is the source, their
+    page the document, and their label is the writer's (provenance `press` or `dev`)."""
+    return pd.DataFrame(
+        {
+            "paragraph_id": [f"{provenance}:{e.example_id}" for e in examples],
+            "doc_id": [f"{provenance}:{e.article_id}" for e in examples],
+            "source": [e.outlet for e in examples],
+            "text": [e.text for e in examples],
+            "label": [e.label for e in examples],
+            "confidence": [1.0] * len(examples),
+            "provenance": [provenance] * len(examples),
+        },
+        columns=list(LABEL_SCHEMA.names),
+    )
+
+
 def label_corpus(
     paragraphs: pd.DataFrame,
     match: AnnotationMatch,
@@ -88,9 +108,12 @@ def label_corpus(
     params: Params,
     *,
     encoder: TextEncoder | None = None,
+    press: Sequence[WrittenExample] = (),
+    dev: Sequence[WrittenExample] = (),
 ) -> LabelingResult:
     """The pure core: votes, aggregates and metrics for a corpus, given its annotations
-    already split into current and stale ones (`match_annotations`)."""
+    already split into current and stale ones (`match_annotations`). Written examples
+    (`press`) and the development set (`dev`) carry their own labels: no labeler votes."""
     context = LabelerContext(params=params, annotations=match.current, encoder=encoder)
     labelers = build_labelers(context)
     weights = labeler_weights(params)
@@ -109,10 +132,11 @@ def label_corpus(
     weak = weighted_vote(weak_votes, weights, params.label.aggregate.prior)
     if not weak_votes:
         weak = [Aggregate(None, 0.0)] * len(paragraphs)
-    labels = pd.concat(
-        [_corpus_labels(paragraphs, match, weak), _synthetic_labels(synthetic_rows, synthetic)],
-        ignore_index=True,
-    )
+    parts = [_corpus_labels(paragraphs, match, weak), _synthetic_labels(synthetic_rows, synthetic)]
+    parts += [
+        _written_labels(rows, name) for name, rows in (("press", press), ("dev", dev)) if rows
+    ]
+    labels = pd.concat(parts, ignore_index=True)
     votes = pd.concat(
         [
             _vote_frame(paragraphs, corpus_votes, synthetic=False),
@@ -203,7 +227,7 @@ def _metrics(
         without_gold["on_synthetic"] = aggregate_quality(
             weak_synthetic, synthetic_truth, params.labels, params.neutral_label
         )
-    corpus = labels[labels["provenance"] != SYNTHETIC_SOURCE]
+    corpus = labels[labels["provenance"].isin(_CORPUS_PROVENANCE)]
     return {
         "paragraphs": len(paragraphs),
         "gold": {
@@ -212,11 +236,23 @@ def _metrics(
             "stale_ids": sorted(s.paragraph_id for s in match.stale),
         },
         "synthetic_examples": len(synthetic),
+        "written_from_press": _written_counts(labels, "press", params.labels),
+        "development_set": _written_counts(labels, "dev", params.labels),
         "provenance": {p: int((labels["provenance"] == p).sum()) for p in PROVENANCE},
         "label_counts": {label: int((corpus["label"] == label).sum()) for label in params.labels},
         "labelers": per_labeler,
         "conflict_rate": conflict_rate(corpus_votes, skip={"gold"}),
         "aggregate_without_gold": without_gold,
+    }
+
+
+def _written_counts(labels: pd.DataFrame, provenance: str, names: Sequence[str]) -> dict:
+    rows = labels[labels["provenance"] == provenance]
+    return {
+        "paragraphs": len(rows),
+        "outlets": int(rows["source"].nunique()),
+        "articles": int(rows["doc_id"].nunique()),
+        "labels": {label: int((rows["label"] == label).sum()) for label in names},
     }
 
 
@@ -242,6 +278,11 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
     paragraphs = read_paragraphs(paths.paragraphs)
     annotations = _read_optional(paths.gold, _settled_gold, "gold annotations", params.labels)
     synthetic = _read_optional(paths.synthetic, read_synthetic, "synthetic examples", params.labels)
+    press = _read_optional(
+        paths.press, read_written, "examples written from the press", params.labels
+    )
+    dev = _read_optional(paths.dev, read_written, "a development set", params.labels)
+    _check_disjoint(press, dev, paths)
     match = match_annotations(annotations, paragraphs)
     stale = match.stale
     for item in stale:
@@ -251,7 +292,9 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
             f"{display_path(paths.gold)}: {len(stale)} stale annotation(s), first on line "
             f"{stale[0].line} (paragraph {stale[0].paragraph_id}); label.on_stale is 'error'"
         )
-    result = label_corpus(paragraphs, match, synthetic, params, encoder=encoder)
+    result = label_corpus(
+        paragraphs, match, synthetic, params, encoder=encoder, press=press, dev=dev
+    )
     write_parquet(
         pa.Table.from_pandas(result.labels, schema=LABEL_SCHEMA, preserve_index=False), paths.labels
     )
@@ -261,12 +304,28 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
         stream.write("\n")
     counts = result.metrics["provenance"]
     log.info(
-        "label: %d paragraphs (%d gold, %d weak, %d unlabeled) and %d synthetic -> %s",
+        "label: %d paragraphs (%d gold, %d weak, %d unlabeled), %d synthetic, %d written from "
+        "the press, %d development -> %s",
         len(paragraphs),
         counts["gold"],
         counts["weak"],
         counts["unlabeled"],
         counts["synthetic"],
+        counts["press"],
+        counts["dev"],
         display_path(paths.labels),
     )
     return result
+
+
+def _check_disjoint(
+    press: Sequence[WrittenExample], dev: Sequence[WrittenExample], paths: Paths
+) -> None:
+    """The development set shares no outlet with the training examples: it measures
+    how a model does on outlets it has never seen."""
+    shared = sorted({e.outlet for e in press} & {e.outlet for e in dev})
+    if shared:
+        raise InputDataError(
+            f"{display_path(paths.dev)}: outlet {shared[0]!r} is also in "
+            f"{display_path(paths.press)}; the development set must hold unseen outlets only"
+        )

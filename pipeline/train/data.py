@@ -1,10 +1,11 @@
 """Which labelled rows a classifier may learn from (shared by `evaluate` and `train`).
 
 Gold paragraphs always train (except those of a held-out source). Written
-examples (`provenance == synthetic`) train when `train.use_synthetic`; weak
-labels train when `train.use_weak` and their confidence reaches
-`train.min_weak_confidence`, never from a held-out source. Only gold
-paragraphs are ever used to test.
+examples (`provenance == synthetic`) train when `train.use_synthetic`, those written
+from real coverage (`press`) when `train.use_press`; weak labels train when
+`train.use_weak` and their confidence reaches `train.min_weak_confidence`, never from
+a held-out source. The development set (`dev`) never trains; only gold paragraphs
+and the development set are ever used to test.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def training_rows(
     keep = labels["provenance"] == "gold"
     if settings.use_synthetic:
         keep |= labels["provenance"] == "synthetic"
+    if settings.use_press:
+        keep |= labels["provenance"] == "press"
     if settings.use_weak:
         keep |= (labels["provenance"] == "weak") & (
             labels["confidence"] >= settings.min_weak_confidence
@@ -31,6 +34,11 @@ def training_rows(
     if held_out_source is not None:
         keep &= labels["source"] != held_out_source
     return labels[keep]
+
+
+def dev_rows(labels: pd.DataFrame) -> pd.DataFrame:
+    """The development set: written from real article openings, never trained on."""
+    return labels[labels["provenance"] == "dev"]
 
 
 def gold_rows(labels: pd.DataFrame) -> pd.DataFrame:

@@ -116,7 +116,7 @@ def run_train(params: Params) -> Path:
             "by_label": {label: int((rows["label"] == label).sum()) for label in params.labels},
             "data_sha256": data_fingerprint(rows),
             "options": params.train.model_dump(
-                include={"use_synthetic", "use_weak", "min_weak_confidence"}
+                include={"use_synthetic", "use_press", "use_weak", "min_weak_confidence"}
             ),
         },
         "temperature": temperature,

@@ -40,6 +40,7 @@ def build_zoo_model(params: Params, name: str) -> Path:
         paths = params.paths.model_copy(
             update={
                 "oof": scratch / "oof.parquet",
+                "dev_predictions": scratch / "dev.parquet",
                 "eval_metrics": scratch / "eval.json",
                 "plots": scratch / "plots",
                 "models": zoo_folder(params),

@@ -117,6 +117,49 @@ SYNTHETIC = [
 ]
 
 
+# Paragraphs "written from real coverage" for the suite: (outlet, page, position, text,
+# label). Invented outlets and pages; training and development outlets differ.
+PRESS = [
+    (
+        "Harbour Gazette",
+        "a",
+        1,
+        "Moscow grumbles that Beijing pays too little for its gas.",
+        "favor",
+    ),
+    ("Harbour Gazette", "a", 2, "The ferry timetable changes on Monday.", "none"),
+    ("Harbour Gazette", "a", 3, "The Kremlin has no buyer for its oil but China.", "against"),
+    ("Valley Courier", "b", 1, "Russia courts India to escape its reliance on China.", "favor"),
+    ("Valley Courier", "b", 2, "Xi and Putin hailed a partnership without limits.", "against"),
+    ("Valley Courier", "b", 3, "Rain is forecast for the weekend.", "none"),
+]
+DEV = [
+    ("Summit Herald", "c", 1, "Chinese banks keep refusing Russian payments.", "favor"),
+    ("Summit Herald", "c", 2, "The summit opened on Tuesday in the capital.", "none"),
+    ("Summit Herald", "c", 3, "Moscow depends on Chinese machinery more each year.", "against"),
+    ("River Review", "d", 1, "Sanctions have bound Russia to China for good.", "against"),
+    ("River Review", "d", 2, "The museum reopened its east wing.", "none"),
+    ("River Review", "d", 3, "Russian officials resent their junior role.", "favor"),
+]
+
+
+def _written(kind: str, number: int, outlet: str, page: str, position: int, text: str, label: str):
+    return {
+        "id": f"{kind}-{number:02d}",
+        "text": text,
+        "label": label,
+        "rule": None,
+        "note": "reliability suite",
+        "source_outlet": outlet,
+        "source_url": f"https://example.org/{page}",
+        "title": f"Page {page}",
+        "genre": "newspaper",
+        "year": 2024,
+        "region": "europe",
+        "position": position,
+    }
+
+
 @dataclass
 class MiniProject:
     """A project folder laid out like the repository, and its loaded params."""
@@ -197,6 +240,9 @@ def _write_annotations(root: Path) -> None:
         for i, (text, label) in enumerate(SYNTHETIC)
     ]
     (annotations / "synthetic.jsonl").write_text("\n".join(synthetic) + "\n", encoding="utf-8")
+    for name, rows in (("press.jsonl", PRESS), ("dev.jsonl", DEV)):
+        lines = [json.dumps(_written(name.split(".")[0], n, *row)) for n, row in enumerate(rows, 1)]
+        (annotations / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy2(REPO / "data" / "annotations" / "rules.yaml", annotations / "rules.yaml")
     # The project starts clean: nothing but inputs.
     params.paths.paragraphs.unlink()
