@@ -33,6 +33,7 @@ PARTS = (
     "profile_score",
     "ray_scaling",
     "static_tier",
+    "long_text",
 )
 
 # The targets.
@@ -73,6 +74,7 @@ REQUIRED_KEYS = {
     "profile_score": ("profiles",),
     "ray_scaling": ("settings", "runs"),
     "static_tier": ("measurements", "accuracy", "target_speedup"),
+    "long_text": ("runs",),
     "run_all": ("parts",),
 }
 
@@ -980,8 +982,33 @@ def render(results: dict[str, dict], source: str = "benchmarks/results/") -> str
         profile_section(profiles),
         ray_section(results.get("ray_scaling")),
         static_tier_section(results.get("static_tier")),
+        long_text_section(results.get("long_text")),
     ]
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"
+
+
+def long_text_section(result: dict | None) -> list[str]:
+    """Windows of a long text without sentence breaks (the cutter's worst case)."""
+    lines = ["## Long text: one pass per paragraph", ""]
+    if not result:
+        return [*lines, "Not run (no results/long_text.json).", ""]
+    lines += [
+        "A text of seed words with no sentence break, cut into MiniLM windows by "
+        "`sentence_windows` with the bundled tokenizer (every word checked to survive); "
+        f"CPU: {result['machine']['cpu_model']}.",
+        "",
+    ]
+    rows = [
+        (
+            run["megabytes"],
+            run["words"],
+            run["windows"],
+            run["seconds"],
+            run["megabytes_per_second"],
+        )
+        for run in result["runs"]
+    ]
+    return [*lines, *table(["MB", "words", "windows", "seconds", "MB/s"], rows), ""]
 
 
 def all_targets(results: dict[str, dict]) -> list[Target]:

@@ -8,6 +8,7 @@ Parts, in this order, each a script of this folder run as its own process:
   ray         ray_scaling.py       `--engine ray` at 1 and 2 workers against the local engine
   static      static_tier.py       the static tier and the cascade beside MiniLM, one run
   repro       repro_timing.py      `dvc repro` in a fresh clone, then a no-op one
+  long-text   long_text.py         windows of a 20 MB text without sentence breaks
 A part that fails is recorded with its exit code and the others still run. The
 load average before each part, its wall time and exit code go to run_all.json;
 then results_md.py renders RESULTS.md from the JSON files. `--quick` is a fast
@@ -40,6 +41,7 @@ SCRIPTS = {
     "ray": "ray_scaling",
     "static": "static_tier",
     "repro": "repro_timing",
+    "long-text": "long_text",
 }
 QUICK_DIR = RESULTS_DIR / "quick"
 
@@ -72,6 +74,8 @@ def part_arguments(part: str, arguments: argparse.Namespace) -> list[str]:
         if not quick:
             return []
         return ["--paragraphs", "60", "--fast-paragraphs", "400", "--profile-paragraphs", "200"]
+    if part == "long-text":
+        return ["--megabytes", "1"] if quick else []
     if part == "ray":
         count = arguments.ray_paragraphs or (300 if quick else 20_000)
         return ["--paragraphs", str(count), *(["--quick"] if quick else [])]
