@@ -419,7 +419,7 @@ def development_markdown(record: dict[str, Any]) -> list[str]:
                 "ECE",
                 "article sign",
             ],
-            "l" + "r" * (5 + len(labels)),
+            "l" + "r" * (4 + len(labels)),
             table,
         ),
         "",

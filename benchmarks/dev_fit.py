@@ -1,0 +1,58 @@
+"""Development-set scores of models too slow for a full `make compare` run here.
+
+`make compare` evaluates every model leave-one-source-out (five fits) and on the
+development set (one more). For the fine-tuned models that is half an hour to hours
+on two cores, so this script measures only the development number: one fit on every
+training row, with and without the examples written from the press (`train.use_press`),
+uncalibrated (temperature 1). Writes <results-dir>/dev_fit.json and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from harness import REPO, RESULTS_DIR, machine_facts, write_result
+
+from pipeline.config import load_params
+from pipeline.encoder import EncodingOptions, configure_encoding
+from pipeline.evaluate.dev import dev_metrics, predict_dev
+from pipeline.evaluate.stage import read_labels
+from pipeline.models.registry import build_model
+
+KEYS = ("n", "outlets", "macro_f1", "macro_f1_interval", "f_avg", "accuracy", "ece", "brier")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["setfit"])
+    parser.add_argument("--results-dir", type=type(RESULTS_DIR), default=RESULTS_DIR)
+    arguments = parser.parse_args()
+    base = load_params(REPO / "params.yaml")
+    configure_encoding(EncodingOptions.from_params(base.encoder))
+    labels = read_labels(base.paths.labels)
+    runs = []
+    for name in arguments.models:
+        for use_press in (False, True):
+            train = base.train.model_copy(update={"model": name, "use_press": use_press})
+            params = base.model_copy(update={"train": train})
+            started = time.perf_counter()
+            predictions = predict_dev(labels, params, lambda p=params: build_model(p), 1.0)
+            seconds = round(time.perf_counter() - started, 1)
+            scores = dev_metrics(predictions, params)
+            per_class = {label: scores["per_class"][label]["f1"] for label in params.labels}
+            runs.append(
+                {
+                    "model": name,
+                    "use_press": use_press,
+                    "seconds": seconds,
+                    **{key: scores[key] for key in KEYS},
+                    "f1": per_class,
+                    "articles": scores["articles"],
+                }
+            )
+    write_result(arguments.results_dir, "dev_fit", {"machine": machine_facts(), "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
