@@ -2,7 +2,8 @@
 
 Answers "do more examples written from real coverage still pay?": the default model
 is fitted with only a seeded random subset of the `press` rows (every other training
-row as in the `train` stage) and scored on the development set, which never trains.
+row as in the `train` stage) and scored on the development set, which never trains
+(probabilities uncalibrated: macro-F1 does not depend on a temperature).
 Size 0 is the model without any press example; the largest size is all of them. The
 draw of size k in repeat r is seeded from (report.seed, k, r), so adding a size leaves
 the other points unchanged.

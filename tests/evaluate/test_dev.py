@@ -82,3 +82,20 @@ def test_a_development_file_of_the_wrong_shape_is_one_line(mini: MiniProject) ->
     run_segment(mini.params)
     with pytest.raises(InputDataError, match=r"dev.jsonl:1: year: Input should be a valid integer"):
         run_label(mini.params)
+
+
+@pytest.mark.slow
+def test_the_dev_curve_writes_one_point_per_size_and_ends_with_all(built: MiniProject) -> None:
+    from pipeline.evaluate.dev_curve import run_dev_curve
+
+    built.edit_params(
+        lambda data: data["evaluate"].update(dev_curve_sizes=[0, 3, 99], dev_curve_repeats=2)
+    )
+    points = run_dev_curve(built.params)
+    assert [(p.press_examples, p.repeat) for p in points] == [(0, 0), (3, 0), (3, 1), (6, 0)]
+    assert points[0].train_rows + len(PRESS) == points[-1].train_rows
+    reports = built.params.paths.reports
+    for suffix in ("json", "csv", "png"):
+        assert (reports / f"dev_learning_curve.{suffix}").is_file()
+    again = run_dev_curve(built.params)
+    assert again == points
