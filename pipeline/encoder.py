@@ -36,6 +36,7 @@ from pipeline.config import EncoderBackend, EncoderParams
 from pipeline.console import progress
 from pipeline.errors import ConfigError, StanceError
 from pipeline.io import display_path
+from pipeline.kernels import kernel_tag
 
 if TYPE_CHECKING:
     from pipeline.embedding_store import EmbeddingStore
@@ -204,7 +205,7 @@ class SentenceEncoder:
     @property
     def model_id(self) -> str:
         """The weights and the inference path: what an embedding cache is keyed by."""
-        return f"{weights_sha256(self.model_path)[:16]}/torch"
+        return f"{weights_sha256(self.model_path)[:16]}/torch{kernel_tag()}"
 
     def _load(self):
         if self._model is None:

@@ -16,7 +16,8 @@ architectures) are left alone.
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
+import sys
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 PINNED = {
@@ -25,6 +26,7 @@ PINNED = {
     "OPENBLAS_CORETYPE": "Haswell",  # NumPy/SciPy's BLAS (OpenBLAS's AVX2 kernels)
 }
 OPT_OUT = "STANCE_NATIVE_KERNELS"
+PYTORCH_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
 
 
 def cpu_has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -46,3 +48,13 @@ def pin_kernels(
     if not (cpu_has_avx2() if avx2 is None else avx2):
         return
     environ.update(PINNED)
+
+
+def kernel_tag(environ: Mapping[str, str] = os.environ) -> str:
+    """`""` when PyTorch runs on the pinned kernels, else `"/native"`: part of the encoder's
+    id, so the cache never mixes vectors computed on different kernels."""
+    pinned = all(environ.get(name) == PINNED[name] for name in PYTORCH_VARIABLES)
+    torch = sys.modules.get("torch")
+    if pinned and torch is not None:  # PyTorch picks its kernels at its first operation
+        pinned = torch.backends.cpu.get_cpu_capability() == "AVX2"
+    return "" if pinned else "/native"

@@ -22,7 +22,7 @@ import yaml
 from pipeline.config import Params, load_params
 from pipeline.text import sha256_hex
 from tests.conftest import REPO
-from tests.score.conftest import tiny_model  # noqa: F401  (a saved TF-IDF model folder)
+from tests.score.conftest import articles, tiny_model  # noqa: F401  (two articles; a TF-IDF model)
 
 # Each article: outlet, title, and paragraphs with the label a reader would give them.
 ARTICLES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
@@ -188,8 +188,8 @@ def _write_corpus(root: Path) -> None:
     seeds = root / "seeds"
     seeds.mkdir(parents=True)
     rows = []
-    articles = {name: (o, t, [text for text, _ in p]) for name, (o, t, p) in ARTICLES.items()}
-    for name, (outlet, title, paragraphs) in (articles | UNLABELLED).items():
+    texts = {name: (o, t, [text for text, _ in p]) for name, (o, t, p) in ARTICLES.items()}
+    for name, (outlet, title, paragraphs) in (texts | UNLABELLED).items():
         heading = f"# {title}" if name.endswith(".md") else title
         body = "\n\n".join([heading, *paragraphs]) + "\n"
         (seeds / name).write_text(body, encoding="utf-8")

@@ -86,3 +86,40 @@ def test_vectors_are_bit_identical_whatever_kernels_the_environment_asks_for(tmp
     wide = _vectors(tmp_path, "wide", WIDE)
     narrow = _vectors(tmp_path, "narrow", NARROW)
     assert np.array_equal(wide, narrow)
+
+
+MODEL_ID = """
+{first}
+import pipeline
+from pipeline.encoder import SentenceEncoder
+print(SentenceEncoder().model_id)
+"""
+
+
+def _model_id(first: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in (*PINNED, OPT_OUT)}
+    env |= {"HF_HUB_OFFLINE": "1", **WIDE}
+    done = subprocess.run(
+        [sys.executable, "-c", MODEL_ID.format(first=first)],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "avx512f" not in Path("/proc/cpuinfo").read_text(errors="replace")
+    if Path("/proc/cpuinfo").is_file()
+    else True,
+    reason="needs a CPU whose own PyTorch kernels are not the AVX2 ones",
+)
+def test_vectors_of_unpinned_kernels_are_cached_apart() -> None:
+    """PyTorch picks its kernels at its first operation: a process that ran one before
+    `pipeline` pinned them runs PyTorch's own kernels. Its encoder id says so, so its
+    vectors never mix with pinned ones in the cache; importing torch first is harmless."""
+    assert _model_id("import torch").endswith("/torch")
+    assert _model_id("import torch; torch.ones(8).exp().sum()").endswith("/torch/native")

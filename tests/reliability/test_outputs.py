@@ -30,17 +30,6 @@ def stance(*args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture
-def articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder of two articles, the working folder its parent."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "a.txt").write_text(ARTICLE, encoding="utf-8")
-    (folder / "b.md").write_text("# Bridge\n\nThe bridge opened to traffic on Friday.\n")
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
 # --- D1: special files are written to, never replaced. -------------------------------------
 
 

@@ -133,16 +133,6 @@ def deny(request: pytest.FixtureRequest) -> Callable[[Callable[[Denials], None]]
     return apply
 
 
-@pytest.fixture
-def articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "a.txt").write_text(ARTICLE, encoding="utf-8")
-    (folder / "b.md").write_text("# Bridge\n\nThe bridge opened to traffic on Friday.\n")
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
 def score(caplog: pytest.LogCaptureFixture, model: Path, *paths: str) -> tuple[int, list[str]]:
     """`stance score PATHS` in this process: the exit code and the documents scored."""
     code, out, err = run_cli("score", *paths, "-m", str(model), "-f", "jsonl")

@@ -93,3 +93,14 @@ def tiny_cascade(tmp_path_factory: pytest.TempPathFactory, tiny_static_model: Pa
     card = {"model": "cascade", "model_id": "cascade-0123456789", "labels": list(LABELS)}
     save_model(classifier, folder, temperature=1.0, card=card, readme="# test model\n")
     return folder
+
+
+@pytest.fixture
+def articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of two articles, the working folder its parent (no params.yaml there)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "b.md").write_text("# Bridge\n\nThe bridge opened to traffic on Friday.\n")
+    monkeypatch.chdir(tmp_path)
+    return folder

@@ -26,17 +26,6 @@ def stance(*args: str) -> tuple[int, str]:
     return code, out
 
 
-@pytest.fixture
-def articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder of two articles; the working folder has no params.yaml."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "a.txt").write_text(ARTICLE, encoding="utf-8")
-    (folder / "b.md").write_text("# Bridge\n\nThe bridge opened to traffic on Friday.\n")
-    monkeypatch.chdir(tmp_path)
-    return folder
-
-
 def test_jsonl_is_the_default_off_a_terminal(articles: Path, tiny_model: Path) -> None:
     code, out = stance("score", str(articles), "--model", str(tiny_model))
     assert code == 0
