@@ -98,7 +98,7 @@ def article(*paragraphs: str, title: str = "") -> str:
 
 
 def run_module(
-    module: str, *args: str, cwd: Path | None = None
+    module: str, *args: str, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m module args` as a user would: venv first on PATH, offline, no analytics."""
     env = {
@@ -114,7 +114,7 @@ def run_module(
         text=True,
         cwd=cwd,
         env=env,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
 

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.slow
 
 
 def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_module("dvc", *args, cwd=cwd)
+    # The repository's whole pipeline on its ~5,300 training and development paragraphs,
+    # with an empty encoder cache: about two minutes on two cores, more on a busy machine.
+    return run_module("dvc", *args, cwd=cwd, timeout=1200)
 
 
 @pytest.fixture
