@@ -305,3 +305,25 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def score_to_csv(model: Path, source: Path, cwd: Path) -> list[dict[str, str]]:
+    """`stance score SOURCE --format csv -o out.csv`, run as a user would; its rows."""
+    from tests.conftest import run_module
+
+    out = cwd / "out.csv"
+    result = run_module(
+        "pipeline",
+        "score",
+        str(source),
+        "--model",
+        str(model),
+        "--format",
+        "csv",
+        "-o",
+        str(out),
+        cwd=cwd,
+    )
+    assert result.returncode == 0, result.stderr
+    with out.open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))

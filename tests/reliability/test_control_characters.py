@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from pipeline.segment.core import segment_text
 from pipeline.text import clean_text, one_line, quote_odd
 from tests.conftest import run_module
+from tests.reliability.conftest import score_to_csv
 
 FILLER = "Moscow and Beijing signed another agreement on grain. " * 200  # past 8 KB
 
@@ -41,21 +41,8 @@ def test_a_nul_in_a_table_row_does_not_reach_the_csv(tiny_model: Path, tmp_path:
     )
     row = {"doc_id": "a", "source": "Wire", "text": text}
     table.write_text(json.dumps(row) + "\n", encoding="utf-8")
-    out = tmp_path / "out.csv"
-    result = run_module(
-        "pipeline",
-        "score",
-        str(table),
-        "--model",
-        str(tiny_model),
-        "--format",
-        "csv",
-        "-o",
-        str(out),
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    first, _ = csv.DictReader(out.open(encoding="utf-8"))
+    rows = score_to_csv(tiny_model, table, tmp_path)
+    first, _ = rows
     assert first["text"].endswith("the Kremlin resents playing the junior partner to Beijing.[31m")
 
 

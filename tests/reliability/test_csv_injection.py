@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.csvfile import csv_cell, frame_to_csv, write_csv
-from tests.conftest import run_module
+from tests.reliability.conftest import score_to_csv
 
 FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
@@ -43,20 +43,7 @@ def test_stance_score_csv_quotes_a_formula_paragraph(tiny_model: Path, tmp_path:
         "Russia resents its junior partner role with China.\n",
         encoding="utf-8",
     )
-    out = tmp_path / "out.csv"
-    result = run_module(
-        "pipeline",
-        "score",
-        str(article),
-        "--model",
-        str(tiny_model),
-        "--format",
-        "csv",
-        "-o",
-        str(out),
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    texts = [row["text"] for row in csv.DictReader(out.open(encoding="utf-8"))]
+    rows = score_to_csv(tiny_model, article, tmp_path)
+    texts = [row["text"] for row in rows]
     assert texts[0].startswith("'=HYPERLINK(")
     assert not any(text.startswith(("=", "+", "-", "@")) for text in texts)
