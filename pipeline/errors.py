@@ -6,6 +6,11 @@ The CLI catches `StanceError`, prints its one-line message and exits with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class StanceError(Exception):
     """Base of every error caused by input, configuration or environment."""
@@ -50,3 +55,11 @@ EXIT_CODES = {
     3: "input data error (corpus, manifest or annotations)",
     4: "an output cannot be written",
 }
+
+
+def first_problem(error: ValidationError, *, top: str = "(top level)") -> str:
+    """pydantic's first complaint as one `dotted.key: message` (an extra key: "unknown key")."""
+    problem = error.errors()[0]
+    key = ".".join(str(part) for part in problem["loc"]) or top
+    message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
+    return f"{key}: {message}"

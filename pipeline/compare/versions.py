@@ -26,9 +26,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.config import Paths, TrainParams, parse_yaml_bytes
-from pipeline.errors import ConfigError, InputDataError
+from pipeline.errors import ConfigError, InputDataError, first_problem
 from pipeline.io import display_path
-from pipeline.models.persist import CARD_FILE, OOF_FILE, first_problem
+from pipeline.models.persist import CARD_FILE, OOF_FILE
 from pipeline.text import sha256_hex
 
 # What each version must provide for every gold paragraph, besides prob_<label>.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import InputDataError
+from pipeline.errors import InputDataError, first_problem
 from pipeline.io import display_path
 from pipeline.label.annotations import read_jsonl_records
 
@@ -93,10 +93,7 @@ def read_written(path: Path, labels: Sequence[str]) -> list[WrittenExample]:
         try:
             record = WrittenRecord.model_validate(raw)
         except ValidationError as error:
-            problem = error.errors()[0]
-            key = ".".join(str(part) for part in problem["loc"]) or "(line)"
-            message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
-            raise InputDataError(f"{where}: {key}: {message}") from None
+            raise InputDataError(f"{where}: {first_problem(error, top='(line)')}") from None
         _check_vocabulary(record, where, labels)
         for kind, value in (("id", record.id), ("text", record.text)):
             if (kind, value) in seen:

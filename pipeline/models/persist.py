@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.encoder import bundled_encoder_path
-from pipeline.errors import InputDataError
+from pipeline.errors import InputDataError, first_problem
 from pipeline.io import atomic_folder, display_path
 from pipeline.models.base import StanceClassifier
 from pipeline.models.calibration import apply_temperature
@@ -143,13 +143,6 @@ def load_model(folder: Path, *, trusted_encoder: Path | None = None) -> TrainedM
             f"{name}: damaged model folder ({type(error).__name__}: {first_line[:200]})"
         ) from None
     return TrainedModel(classifier, temperature, card)
-
-
-def first_problem(error: ValidationError) -> str:
-    """pydantic's first complaint as `key.path: message`."""
-    problem = error.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-    return f"{where}: {problem['msg']}"
 
 
 def _encoder_paths(settings: dict[str, Any]) -> list[Any]:
