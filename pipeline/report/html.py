@@ -2,7 +2,8 @@
 
 Sections: the index chart (dot and whisker per source), the source table, one
 block per source with a strip of its paragraphs' stances and the evidence
-quotes, the article table, and the model card's summary.
+quotes, stance over time and outlets by group (pipeline/report/charts.py), the
+article table, and the model card's summary.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from html import escape
 
 import pandas as pd
 
+from pipeline.report.charts import Trends, groups_section, timeline_section
 from pipeline.report.summary import IndexSettings
 
 _COLORS = {0: "#1f6fb5", 1: "#c0392b", 2: "#9e9e9e"}  # favor, against, none
@@ -27,6 +29,8 @@ th:first-child,td:first-child{text-align:left}
 blockquote{margin:.5em 0;padding:.4em .8em;border-left:4px solid #ccc;background:#fafafa}
 blockquote.favor{border-color:#1f6fb5}blockquote.against{border-color:#c0392b}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 .3em 0 1em;border-radius:2px}
+.multiples{display:flex;flex-wrap:wrap;gap:1em}.multiples figure{margin:0;width:440px}
+figcaption{font-size:.9em;font-weight:600}
 """
 
 
@@ -36,6 +40,7 @@ def render_report(
     frame: pd.DataFrame,
     card: dict,
     settings: IndexSettings,
+    trends: Trends,
 ) -> str:
     """The whole page as a string; every text from the corpus is escaped."""
     sources = document["sources"]
@@ -49,8 +54,9 @@ def render_report(
         f"<h1>Where the sources stand on “{escape(proposition)}”</h1>",
         f'<p class="muted">Model {escape(str(document["model"]["model_id"]))}. '
         f"Stance index: {escape(document['index_definition'])}. Intervals: "
-        f"{document['confidence']:.0%} percentile bootstrap over paragraphs "
-        f"({document['bootstrap_samples']} resamples). Shrunk: "
+        f"{document['confidence']:.0%} percentile bootstrap "
+        f"({document['bootstrap_samples']} resamples); a source's resamples its articles, "
+        "then paragraphs within them; an article's, its paragraphs. Shrunk: "
         f"{escape(document['shrinkage']['method'])}, toward "
         f"{_signed(document['shrinkage']['prior_mean'])}.</p>",
         "<h2>Stance index by source</h2>",
@@ -60,6 +66,8 @@ def render_report(
     ]
     for name, summary in sources.items():
         parts.append(_source_block(name, summary, frame[frame.source == name], settings))
+    parts.append(timeline_section(trends.timeline, trends.events, settings.confidence))
+    parts.append(groups_section(trends.groups, settings.confidence))
     parts.append("<h2>Articles</h2>")
     parts.append(_article_table(articles))
     parts.append(_card_summary(card))
@@ -96,7 +104,8 @@ def index_chart(sources: dict[str, dict], confidence: float) -> str:
         )
         items.append(
             f'<line class="interval" x1="{x(summary["ci_low"]):.1f}" y1="{y}" '
-            f'x2="{x(summary["ci_high"]):.1f}" y2="{y}" stroke="#333" stroke-width="2"/>'
+            f'x2="{x(summary["ci_high"]):.1f}" y2="{y}" stroke="#333" stroke-width="2"'
+            f"{_ONE_ARTICLE_DASH if summary['n_articles'] == 1 else ''}/>"
         )
         items.append(
             f'<circle class="index" cx="{x(summary["stance_index"]):.1f}" cy="{y}" r="6" '
@@ -120,9 +129,13 @@ def index_chart(sources: dict[str, dict], confidence: float) -> str:
     items.append(
         f'<p class="muted">● model index with its {confidence:.0%} interval · '
         '<span style="color:#c55a11">|</span> shrunk estimate · '
-        '<span style="color:#2e7d32">◇</span> index from gold labels (where annotated)</p>'
+        '<span style="color:#2e7d32">◇</span> index from gold labels (where annotated) · '
+        "dashed: one article, so the interval covers that article's paragraphs only</p>"
     )
     return "\n".join(items)
+
+
+_ONE_ARTICLE_DASH = ' stroke-dasharray="5 3"'
 
 
 def _source_table(sources: dict[str, dict], settings: IndexSettings) -> str:
@@ -141,11 +154,17 @@ def _source_table(sources: dict[str, dict], settings: IndexSettings) -> str:
             f"<td>{s['n_stance']}</td>"
             + "".join(f"<td>{s['share'][label]:.0%}</td>" for label in settings.labels)
             + f"<td>{_signed(s['stance_index'])}</td>"
-            f"<td>[{_signed(s['ci_low'])}, {_signed(s['ci_high'])}]</td>"
+            f"<td>[{_signed(s['ci_low'])}, {_signed(s['ci_high'])}]"
+            f"{'†' if s['n_articles'] == 1 else ''}</td>"
             f"<td>{_signed(s['shrunk_index'])}</td>"
             f"<td>{_signed(gold['stance_index'])} ({gold['n']})</td></tr>"
         )
-    return head + "".join(rows) + "</tbody></table>"
+    note = (
+        '<p class="muted">Intervals resample a source\'s articles, then paragraphs within '
+        "them. † One article: the interval resamples that article's paragraphs and says "
+        "nothing about the outlet's other articles.</p>"
+    )
+    return head + "".join(rows) + "</tbody></table>" + note
 
 
 def _legend(settings: IndexSettings) -> str:

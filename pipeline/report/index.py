@@ -1,4 +1,4 @@
-"""The stance index, its bootstrap interval and its empirical-Bayes shrinkage.
+"""The stance index, its bootstrap intervals and its empirical-Bayes shrinkage.
 
 The index of a group of paragraphs (an article, a source) is the mean over its
 paragraphs of P(favor) − P(against). It lies in [-1, 1], equals the expected
@@ -48,9 +48,60 @@ def bootstrap_interval(
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(scores), size=(samples, len(scores)))
-    means = scores[picks].mean(axis=1)
+    return percentile_interval(scores[picks].mean(axis=1), confidence)
+
+
+def cluster_bootstrap_interval(
+    clusters: Sequence[np.ndarray],
+    *,
+    samples: int,
+    confidence: float,
+    seed: np.random.SeedSequence | int,
+    pooled: bool = True,
+) -> tuple[float, float]:
+    """Percentile interval from a two-level bootstrap: clusters, then items within each.
+
+    A source's clusters are its articles (paragraphs of one article are not
+    independent); a group's are its outlets. `pooled` takes the mean over all
+    resampled items (the index of a source); otherwise the mean of the clusters'
+    means (each outlet of a group counts once). With one cluster this is the
+    paragraph bootstrap of that cluster alone, which says nothing about others.
+    """
+    statistics = cluster_bootstrap_samples(
+        clusters, samples=samples, rng=np.random.default_rng(seed), pooled=pooled
+    )
+    return percentile_interval(statistics, confidence)
+
+
+def cluster_bootstrap_samples(
+    clusters: Sequence[np.ndarray], *, samples: int, rng: np.random.Generator, pooled: bool
+) -> np.ndarray:
+    """`samples` bootstrap statistics of the two-level resampling (empty: NaN each)."""
+    clusters = [np.asarray(c, dtype=float) for c in clusters if len(c)]
+    if not clusters:
+        return np.full(samples, np.nan)
+    sizes = np.array([len(c) for c in clusters])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = np.concatenate(clusters)
+    picks = rng.integers(0, len(clusters), size=(samples, len(clusters))).ravel()
+    draws = np.repeat(picks, sizes[picks])  # the cluster of each resampled item
+    within = (rng.random(len(draws)) * sizes[draws]).astype(int)
+    values = flat[starts[draws] + within]
+    if pooled:
+        items = sizes[picks].reshape(samples, -1).sum(axis=1)  # resampled items per sample
+        totals = np.bincount(np.repeat(np.arange(samples), items), weights=values)
+        return totals / items
+    pick_of_item = np.repeat(np.arange(len(picks)), sizes[picks])
+    means = np.bincount(pick_of_item, weights=values, minlength=len(picks)) / sizes[picks]
+    return means.reshape(samples, -1).mean(axis=1)
+
+
+def percentile_interval(statistics: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central `confidence` share of bootstrap statistics (NaN when there are none)."""
+    if len(statistics) == 0 or np.isnan(statistics).any():
+        return float("nan"), float("nan")
     tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
+    low, high = np.quantile(statistics, [tail, 1.0 - tail])
     return float(low), float(high)
 
 

@@ -2,8 +2,8 @@
 
 Reads the paragraphs, the gold labels (from `paths.labels`), the out-of-fold
 predictions and the trained model; writes under `paths.reports`:
-`sources.csv`, `sources.json`, `articles.csv`, `paragraphs.csv`, `report.html`
-and `sources.png`.
+`sources.csv`, `sources.json`, `articles.csv`, `paragraphs.csv`, `timeline.csv`,
+`groups.csv`, `report.html` and `sources.png`.
 
 Gold paragraphs are scored by their out-of-fold predictions (a model that never
 saw their source); every other paragraph by the final model.
@@ -23,6 +23,8 @@ from pipeline.csvfile import frame_to_csv, write_csv
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table
 from pipeline.models.persist import CARD_FILE, load_model
+from pipeline.report.charts import Trends
+from pipeline.report.groups import GROUP_COLUMNS, build_groups
 from pipeline.report.html import render_report
 from pipeline.report.plot import save_index_chart
 from pipeline.report.summary import (
@@ -32,6 +34,8 @@ from pipeline.report.summary import (
     evidence,
     summarize,
 )
+from pipeline.report.timeline import TIMELINE_COLUMNS, build_timeline
+from pipeline.segment.manifest import is_outlet_column
 from pipeline.train.stage import model_folder
 
 log = logging.getLogger(__name__)
@@ -81,7 +85,8 @@ def score_paragraphs(
             "re-run `stance evaluate`"
         )
     held_out = oof.set_index("paragraph_id")[["gold", *prob_columns]]
-    frame = paragraphs[list(_PARAGRAPH_COLUMNS)].join(held_out, on="paragraph_id")
+    metadata = [c for c in paragraphs.columns if c == "date" or is_outlet_column(c)]
+    frame = paragraphs[[*_PARAGRAPH_COLUMNS, *metadata]].join(held_out, on="paragraph_id")
     unseen = frame.gold.isna().to_numpy()
     frame["origin"] = "out-of-fold"
     if unseen.any():
@@ -98,7 +103,7 @@ def score_paragraphs(
 def build_report(scored: pd.DataFrame, settings: IndexSettings) -> tuple[dict, dict, pd.DataFrame]:
     """The pure core: (sources, articles, paragraph table with stance columns)."""
     frame = add_stance(scored, settings)
-    sources = summarize(frame, "source", settings)
+    sources = summarize(frame, "source", settings, by_article=True)
     shrinkage = add_shrinkage(sources, frame, "source")
     for name, summary in sources.items():
         summary["evidence"] = evidence(frame[frame.source == name], settings)
@@ -108,6 +113,19 @@ def build_report(scored: pd.DataFrame, settings: IndexSettings) -> tuple[dict, d
         summary["source"] = first.source
         summary["title"] = first.title if isinstance(first.title, str) else ""
     return {"shrinkage": shrinkage, "sources": sources}, articles, frame
+
+
+def build_trends(frame: pd.DataFrame, params: Params, settings: IndexSettings) -> Trends:
+    """Stance over time and outlets by group, from the paragraph table with stance columns."""
+    report = params.report
+    timeline = build_timeline(
+        frame,
+        settings,
+        period=report.period,
+        min_period_paragraphs=report.min_period_paragraphs,
+    )
+    groups = build_groups(frame, settings, where=display_path(params.paths.paragraphs))
+    return Trends(timeline, groups, report.events)
 
 
 def _csv_text(rows: list[dict], columns: list[str]) -> str:
@@ -138,6 +156,7 @@ def source_columns(labels: tuple[str, ...]) -> list[str]:
         "source",
         "n_articles",
         *_SUMMARY_COLUMNS,
+        "interval_resamples",
         "shrunk_index",
         "shrinkage_weight",
         *(f"n_{label}" for label in labels),
@@ -224,7 +243,11 @@ def run_report(params: Params) -> dict:
     ]
     rounded = frame.round({f"prob_{label}": 4 for label in labels} | {"stance": 4})
     _write_text(reports / "paragraphs.csv", frame_to_csv(rounded[paragraph_columns]))
-    _write_text(reports / "report.html", render_report(document, articles, frame, card, settings))
+    trends = build_trends(frame, params, settings)
+    _write_text(reports / "timeline.csv", _csv_text(trends.timeline.rows, TIMELINE_COLUMNS))
+    _write_text(reports / "groups.csv", _csv_text(trends.groups.rows, GROUP_COLUMNS))
+    page = render_report(document, articles, frame, card, settings, trends)
+    _write_text(reports / "report.html", page)
     save_index_chart(
         summary["sources"], reports / "sources.png", params.proposition.text, settings.confidence
     )
@@ -240,7 +263,21 @@ def run_report(params: Params) -> dict:
             if source["gold"]["stance_index"] is None
             else f"{source['gold']['stance_index']:+.2f}",
         )
+    _log_trends(trends)
     log.info(
         "report: %d sources -> %s", len(summary["sources"]), display_path(reports / "report.html")
     )
     return document
+
+
+def _log_trends(trends: Trends) -> None:
+    timeline = trends.timeline
+    if timeline.undated_articles:
+        log.info(
+            "report: %d of %d articles have no date usable per %s; left out of timeline.csv",
+            timeline.undated_articles,
+            timeline.n_articles,
+            timeline.period,
+        )
+    if not trends.groups.rows:
+        log.info("report: no outlet metadata (country, outlet_type, group_*); groups.csv is empty")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from pipeline.report.index import (
     bootstrap_interval,
+    cluster_bootstrap_interval,
     group_seed,
     paragraph_stance,
     shrink_indices,
@@ -48,33 +49,49 @@ def add_stance(scored: pd.DataFrame, settings: IndexSettings) -> pd.DataFrame:
     return frame
 
 
-def summarize(frame: pd.DataFrame, key: str, settings: IndexSettings) -> dict[str, dict]:
-    """One summary per value of `key` (`source` or `doc_id`), in sorted order."""
+def summarize(
+    frame: pd.DataFrame, key: str, settings: IndexSettings, *, by_article: bool = False
+) -> dict[str, dict]:
+    """One summary per value of `key` (`source` or `doc_id`), in sorted order.
+
+    `by_article`: the interval resamples articles, then paragraphs within them (a
+    source's); otherwise paragraphs (an article's).
+    """
     return {
-        str(name): _summary(str(name), group, settings)
+        str(name): _summary(str(name), group, settings, by_article=by_article)
         for name, group in frame.groupby(key, sort=True)
     }
 
 
-def _summary(name: str, group: pd.DataFrame, settings: IndexSettings) -> dict:
+def interval(
+    group: pd.DataFrame, column: str, settings: IndexSettings, name: str, *, by_article: bool
+) -> tuple[float, float]:
+    """Bootstrap interval of the mean of `column` (NaN rows left out), seeded by `name`."""
+    kept = group[group[column].notna()]
+    options = {
+        "samples": settings.bootstrap_samples,
+        "confidence": settings.confidence,
+        "seed": group_seed(settings.seed, name),
+    }
+    if not by_article:
+        return bootstrap_interval(kept[column].to_numpy(dtype=float), **options)
+    articles = [g[column].to_numpy(dtype=float) for _, g in kept.groupby("doc_id", sort=True)]
+    return cluster_bootstrap_interval(articles, **options)
+
+
+def _summary(name: str, group: pd.DataFrame, settings: IndexSettings, *, by_article: bool) -> dict:
     favor, against, _ = settings.labels
     scores = group.stance.to_numpy()
-    low, high = bootstrap_interval(
-        scores,
-        samples=settings.bootstrap_samples,
-        confidence=settings.confidence,
-        seed=group_seed(settings.seed, name),
-    )
+    low, high = interval(group, "stance", settings, name, by_article=by_article)
     gold_scores = group.gold_stance.dropna().to_numpy()
-    gold_low, gold_high = bootstrap_interval(
-        gold_scores,
-        samples=settings.bootstrap_samples,
-        confidence=settings.confidence,
-        seed=group_seed(settings.seed, "gold:" + name),
+    gold_low, gold_high = interval(
+        group, "gold_stance", settings, "gold:" + name, by_article=by_article
     )
     counts = group.label.value_counts()
+    n_articles = int(group.doc_id.nunique())
     return {
-        "n_articles": int(group.doc_id.nunique()),
+        "n_articles": n_articles,
+        "interval_resamples": resampled(by_article, n_articles),
         "n_paragraphs": len(group),
         "n_stance": int(counts.get(favor, 0) + counts.get(against, 0)),
         "counts": {label: int(counts.get(label, 0)) for label in settings.labels},
@@ -92,6 +109,15 @@ def _summary(name: str, group: pd.DataFrame, settings: IndexSettings) -> dict:
             "ci_high": _round(gold_high),
         },
     }
+
+
+def resampled(by_article: bool, n_articles: int) -> str:
+    """What an interval resamples, in words (sources.csv's `interval_resamples`)."""
+    if not by_article:
+        return "paragraphs"
+    if n_articles == 1:
+        return "paragraphs of its one article"
+    return "articles, then paragraphs within them"
 
 
 def add_shrinkage(summaries: dict[str, dict], frame: pd.DataFrame, key: str) -> dict:

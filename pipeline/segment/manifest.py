@@ -4,12 +4,17 @@ Columns: doc_id, file, source, title, author, date, url. Only `doc_id` and
 `file` are required; metadata the text does not tell is left empty. The
 `doc_id` (not the file name) anchors paragraph ids, so renaming a file and its
 manifest row changes no id.
+
+Optional outlet metadata: `country`, `outlet_type` (free text: wire, newspaper,
+state media, ...) and any number of `group_<name>` columns. The report compares
+outlets by each of them; an empty cell is unknown and stays unknown.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -18,6 +23,10 @@ from pipeline.io import display_path
 
 COLUMNS = ("doc_id", "file", "source", "title", "author", "date", "url")
 REQUIRED = ("doc_id", "file")
+OUTLET_COLUMNS = ("country", "outlet_type")
+GROUP_PREFIX = "group_"
+MAX_OUTLET_CHARS = 100
+_GROUP_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,39}")
 _DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 _URL = re.compile(r"https?://\S+")
@@ -34,6 +43,12 @@ class ManifestRow:
     author: str = ""
     date: str = ""
     url: str = ""
+    outlet: tuple[tuple[str, str], ...] = ()  # (column, value) of the outlet columns given
+
+
+def is_outlet_column(column: str) -> bool:
+    """Whether a column is outlet metadata (`country`, `outlet_type`, `group_<name>`)."""
+    return column in OUTLET_COLUMNS or column.startswith(GROUP_PREFIX)
 
 
 def read_manifest(path: Path) -> list[ManifestRow]:
@@ -58,11 +73,22 @@ def read_manifest(path: Path) -> list[ManifestRow]:
 def _check_header(header: list[str], name: str) -> None:
     if not header:
         raise InputDataError(f"{name}: manifest is empty (expected a header row)")
-    unknown = [column for column in header if column not in COLUMNS]
+    unknown = [c for c in header if c not in COLUMNS and not is_outlet_column(c)]
     if unknown:
         raise InputDataError(
-            f"{name}: unknown column {unknown[0]!r} (expected {', '.join(COLUMNS)})"
+            f"{name}: unknown column {unknown[0]!r} (expected {', '.join(COLUMNS)}, "
+            f"{', '.join(OUTLET_COLUMNS)} or {GROUP_PREFIX}<name>)"
         )
+    repeated = [column for column in header if header.count(column) > 1]
+    if repeated:
+        raise InputDataError(f"{name}:1: column {repeated[0]!r} appears twice")
+    for column in header:
+        suffix = column.removeprefix(GROUP_PREFIX)
+        if column.startswith(GROUP_PREFIX) and not _GROUP_NAME.fullmatch(suffix):
+            raise InputDataError(
+                f"{name}:1: column {column!r}: the name after {GROUP_PREFIX!r} must be 1-40 "
+                "lowercase letters, digits or '_'"
+            )
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise InputDataError(f"{name}: missing required column {missing[0]!r}")
@@ -86,7 +112,21 @@ def parse_row(record: dict[str, str | None], name: str, line: int) -> ManifestRo
         raise InputDataError(f"{where}: date {values['date']!r} is not YYYY-MM-DD")
     if values.get("url") and not _URL.fullmatch(values["url"]):
         raise InputDataError(f"{where}: url {values['url']!r} is not an http(s) address")
-    return ManifestRow(**values)
+    outlet = tuple(
+        (c, _outlet_value(values.pop(c), where, c)) for c in list(values) if is_outlet_column(c)
+    )
+    return ManifestRow(**values, outlet=outlet)
+
+
+def _outlet_value(value: str, where: str, column: str) -> str:
+    """An outlet metadata cell, checked: printable text of at most MAX_OUTLET_CHARS."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise InputDataError(f"{where}: {column} {value!r} contains a control character")
+    if len(value) > MAX_OUTLET_CHARS:
+        raise InputDataError(
+            f"{where}: {column} is {len(value)} characters long (at most {MAX_OUTLET_CHARS})"
+        )
+    return value
 
 
 def _check_unique(rows: list[ManifestRow], name: str) -> None:

@@ -28,7 +28,12 @@ from pipeline.io import (
     write_parquet,
 )
 from pipeline.segment.core import Segmentation, segment_text
-from pipeline.segment.manifest import ManifestRow, read_manifest
+from pipeline.segment.manifest import (
+    OUTLET_COLUMNS,
+    ManifestRow,
+    is_outlet_column,
+    read_manifest,
+)
 from pipeline.segment.markup import html_metadata, html_to_markdown
 from pipeline.text import count_words, sha256_hex, text_key
 
@@ -219,9 +224,23 @@ def _rows(document: Document, segmentation: Segmentation) -> list[dict]:
             "section": paragraph.section,
             "text": paragraph.text,
             "n_words": count_words(paragraph.text),
+            **{column: value or None for column, value in meta.outlet},
         }
         for paragraph in segmentation.paragraphs
     ]
+
+
+def paragraph_schema(rows: list[dict]) -> pa.Schema:
+    """PARAGRAPH_SCHEMA plus a nullable column per outlet metadata column some article fills.
+
+    A corpus without outlet metadata gets exactly PARAGRAPH_SCHEMA, so its table's bytes
+    do not change with this feature.
+    """
+    filled = {c for row in rows for c, v in row.items() if v and is_outlet_column(c)}
+    groups = sorted(filled - set(OUTLET_COLUMNS))
+    ordered = [c for c in OUTLET_COLUMNS if c in filled] + groups
+    extra = [pa.field(column, pa.string(), nullable=True) for column in ordered]
+    return pa.schema([*PARAGRAPH_SCHEMA, *extra])
 
 
 def run_segment(params: Params) -> CorpusSegmentation:
@@ -231,7 +250,8 @@ def run_segment(params: Params) -> CorpusSegmentation:
     result = segment_corpus(documents, params.segment)
     if not result.rows:
         raise InputDataError(f"{display_path(paths.corpus_dir)}: no readable article text")
-    write_parquet(pa.Table.from_pylist(result.rows, schema=PARAGRAPH_SCHEMA), paths.paragraphs)
+    schema = paragraph_schema(result.rows)
+    write_parquet(pa.Table.from_pylist(result.rows, schema=schema), paths.paragraphs)
     _write_metrics(result, paths.segment_metrics)
     log.info(
         "segment: %s from %s (%d skipped) -> %s",

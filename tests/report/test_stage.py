@@ -129,6 +129,9 @@ def test_report_writes_every_output_and_scores_gold_out_of_fold(trained: Params)
     reports = trained.paths.reports
     for name in ("sources.json", "sources.csv", "articles.csv", "paragraphs.csv"):
         assert (reports / name).is_file(), name
+    timeline = pd.read_csv(reports / "timeline.csv")
+    assert list(timeline.columns[:2]) == ["source", "period"] and "thin" in timeline.columns
+    assert pd.read_csv(reports / "groups.csv").empty  # the fixture has no outlet metadata
     assert (reports / "sources.png").read_bytes().startswith(b"\x89PNG")
     html = (reports / "report.html").read_text(encoding="utf-8")
     assert "<script" not in html and not re.search(r"(src|href)=[\"']?(https?:|//)", html)
