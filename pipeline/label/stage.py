@@ -3,7 +3,8 @@
 Reads `paths.paragraphs`, `paths.gold`, `paths.synthetic`, `paths.press`, `paths.dev`
 and `paths.rules`; writes `paths.labels` (one row per corpus paragraph, per synthetic
 example, per example written from real coverage and per development paragraph),
-`paths.votes` (every labeler's vote) and `paths.labeling_metrics`.
+`paths.votes` (every labeler's vote), `paths.labeling_metrics` and `paths.dataset` (the
+labelled rows as a Hugging Face dataset, `pipeline/label/dataset.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pipeline.label.annotations import (
     resolve_gold,
 )
 from pipeline.label.base import Vote
+from pipeline.label.dataset import build_dataset, example_details, write_dataset
 from pipeline.label.metrics import aggregate_quality, agreement, conflict_rate
 from pipeline.label.registry import LabelerContext, build_labelers, labeler_weights
 from pipeline.label.written import WrittenExample, read_written
@@ -64,6 +66,7 @@ class LabelingResult:
 
     labels: pd.DataFrame
     votes: pd.DataFrame
+    details: pd.DataFrame  # what the dataset keeps beside the labels (`example_details`)
     metrics: dict = field(default_factory=dict)
 
 
@@ -149,7 +152,8 @@ def label_corpus(
     metrics = _metrics(
         paragraphs, match, synthetic, corpus_votes, synthetic_votes, weak, labels, params
     )
-    return LabelingResult(labels=labels, votes=votes, metrics=metrics)
+    details = example_details(paragraphs, match.current, synthetic, {"press": press, "dev": dev})
+    return LabelingResult(labels=labels, votes=votes, metrics=metrics, details=details)
 
 
 def _corpus_labels(
@@ -302,6 +306,7 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
     with atomic_output(paths.labeling_metrics, "w") as stream:
         json.dump(result.metrics, stream, indent=2, sort_keys=False)
         stream.write("\n")
+    write_dataset(build_dataset(result.labels, result.details, params.labels), paths.dataset)
     counts = result.metrics["provenance"]
     log.info(
         "label: %d paragraphs (%d gold, %d weak, %d unlabeled), %d synthetic, %d written from "

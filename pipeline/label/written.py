@@ -68,6 +68,7 @@ class WrittenExample:
     text: str
     label: str
     outlet: str
+    source_url: str
     article_id: str
     title: str
     genre: str
@@ -75,6 +76,7 @@ class WrittenExample:
     region: str
     position: int
     rule: int | None
+    note: str
     line: int
 
 
@@ -105,6 +107,7 @@ def read_written(path: Path, labels: Sequence[str]) -> list[WrittenExample]:
                 text=record.text,
                 label=record.label,
                 outlet=record.source_outlet,
+                source_url=record.source_url,
                 article_id=article_id(record.source_url),
                 title=record.title,
                 genre=record.genre,
@@ -112,6 +115,7 @@ def read_written(path: Path, labels: Sequence[str]) -> list[WrittenExample]:
                 region=record.region,
                 position=record.position,
                 rule=record.rule,
+                note=record.note,
                 line=number,
             )
         )

@@ -6,21 +6,40 @@ from real coverage (`press`) when `train.use_press`; weak labels train when
 `train.use_weak` and their confidence reaches `train.min_weak_confidence`, never from
 a held-out source. The development set (`dev`) never trains; only gold paragraphs
 and the development set are ever used to test.
+
+The same choice reads `labels.parquet` (`training_rows`) or the dataset the label
+stage saves (`training_rows_from_dataset`, its `gold` and `train` splits): both give
+the same rows in the same order (tests/label/test_dataset.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import datasets
 import pandas as pd
 
 from pipeline.config import TrainParams
+from pipeline.label.dataset import rows_frame
 
 
 def training_rows(
     labels: pd.DataFrame, settings: TrainParams, *, held_out_source: str | None = None
 ) -> pd.DataFrame:
     """The rows of `labels.parquet` to train on, optionally without one source."""
+    return labels[_trains(labels, settings, held_out_source)]
+
+
+def training_rows_from_dataset(
+    dataset: datasets.DatasetDict, settings: TrainParams, *, held_out_source: str | None = None
+) -> pd.DataFrame:
+    """`training_rows` read from the label stage's dataset (`pipeline/label/dataset.py`)."""
+    rows = rows_frame(dataset, ("gold", "train"))
+    return rows[_trains(rows, settings, held_out_source)]
+
+
+def _trains(labels: pd.DataFrame, settings: TrainParams, held_out_source: str | None) -> pd.Series:
+    """Which rows train, as a boolean mask over `labels`."""
     keep = labels["provenance"] == "gold"
     if settings.use_synthetic:
         keep |= labels["provenance"] == "synthetic"
@@ -33,7 +52,7 @@ def training_rows(
     keep &= labels["label"].notna()
     if held_out_source is not None:
         keep &= labels["source"] != held_out_source
-    return labels[keep]
+    return keep
 
 
 def dev_rows(labels: pd.DataFrame) -> pd.DataFrame:

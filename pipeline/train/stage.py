@@ -22,11 +22,12 @@ from pipeline.errors import InputDataError
 from pipeline.evaluate.loso import model_id
 from pipeline.evaluate.stage import read_labels
 from pipeline.io import display_path
+from pipeline.label.dataset import load_dataset
 from pipeline.models.calibration import fit_temperature
 from pipeline.models.persist import save_model
 from pipeline.models.registry import build_model
 from pipeline.train.card import git_provenance, library_versions, render_card
-from pipeline.train.data import data_fingerprint, training_rows
+from pipeline.train.data import data_fingerprint, training_rows_from_dataset
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,10 @@ def run_train(params: Params) -> Path:
             f"{evaluation.get('model_id')}, not {identifier}; run `stance evaluate` first"
         )
     temperature = out_of_fold_temperature(params, identifier, evaluation)
-    rows = training_rows(labels, params.train)
+    # The deployed model learns from the label stage's dataset (`paths.dataset`); the
+    # same rows in the same order as `training_rows(labels, ...)` (tests/label/test_dataset.py).
+    dataset = load_dataset(params.paths.dataset, params.labels)
+    rows = training_rows_from_dataset(dataset, params.train)
     log.info("train: fitting %s on %d rows", identifier, len(rows))
     started = time.perf_counter()
     classifier = build_model(params).fit(list(rows["text"]), list(rows["label"]))
