@@ -24,7 +24,7 @@ def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def project(tmp_path: Path) -> Path:
     for name in ("dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy2(REPO / name, tmp_path / name)
-    for folder in ("seeds", "pipeline", "data/annotations"):
+    for folder in ("seeds", "pipeline", "data/annotations", "data/behaviour"):
         shutil.copytree(
             REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
         )
