@@ -4,12 +4,15 @@
 development set (one more). For the fine-tuned models that is half an hour to hours
 on two cores, so this script measures only the development number: one fit on every
 training row, with and without the examples written from the press (`train.use_press`),
-uncalibrated (temperature 1). Writes <results-dir>/dev_fit.json and prints it.
+uncalibrated (temperature 1). Writes <results-dir>/dev_fit.json and prints it; runs of
+models not named this time are kept from the file already there, so one slow model can be
+measured on its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
@@ -26,6 +29,12 @@ KEYS = ("n", "outlets", "macro_f1", "macro_f1_interval", "f_avg", "accuracy", "e
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["setfit"])
+    parser.add_argument(
+        "--press",
+        choices=["both", "with", "without"],
+        default="both",
+        help="fit with the press examples, without them, or both (default)",
+    )
     parser.add_argument("--results-dir", type=type(RESULTS_DIR), default=RESULTS_DIR)
     arguments = parser.parse_args()
     base = load_params(REPO / "params.yaml")
@@ -33,7 +42,9 @@ def main() -> None:
     labels = read_labels(base.paths.labels)
     runs = []
     for name in arguments.models:
-        for use_press in (False, True):
+        for use_press in {"both": (False, True), "with": (True,), "without": (False,)}[
+            arguments.press
+        ]:
             train = base.train.model_copy(update={"model": name, "use_press": use_press})
             params = base.model_copy(update={"train": train})
             started = time.perf_counter()
@@ -51,7 +62,20 @@ def main() -> None:
                     "articles": scores["articles"],
                 }
             )
-    write_result(arguments.results_dir, "dev_fit", {"machine": machine_facts(), "runs": runs})
+    kept = [
+        run for run in _earlier_runs(arguments.results_dir) if run["model"] not in arguments.models
+    ]
+    write_result(
+        arguments.results_dir, "dev_fit", {"machine": machine_facts(), "runs": kept + runs}
+    )
+
+
+def _earlier_runs(results_dir) -> list[dict]:
+    """The runs of an earlier dev_fit.json in `results_dir`, or none if there is no such file."""
+    path = results_dir / "dev_fit.json"
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text(encoding="utf-8")).get("runs", [])
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ def _portable(settings: dict) -> dict:
     for part in ("fast_settings", "slow_settings"):  # a cascade's two models
         if isinstance(portable.get(part), dict):
             portable[part] = _portable(portable[part])
+    if isinstance(portable.get("member_settings"), dict):  # an ensemble's members
+        portable["member_settings"] = {
+            name: _portable(member) for name, member in portable["member_settings"].items()
+        }
     return portable
 
 

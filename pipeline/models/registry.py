@@ -17,6 +17,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "cascade": ("pipeline.models.cascade", "CascadeClassifier"),
     "setfit": ("pipeline.models.setfit_model", "SetFitClassifier"),
     "transformer": ("pipeline.models.transformer_model", "TransformerClassifier"),
+    "cross_encoder": ("pipeline.models.cross_encoder", "CrossEncoderClassifier"),
+    "ensemble": ("pipeline.models.ensemble", "EnsembleClassifier"),
 }
 
 
@@ -36,8 +38,17 @@ def model_settings(params: Params, name: str | None = None) -> dict[str, Any]:
         for part in ("fast", "slow"):
             settings[f"{part}_settings"] = model_settings(params, settings[part])
         return settings
-    if name in ("embed_logreg", "hybrid_logreg", "setfit", "transformer"):
+    if name == "ensemble":
+        settings["members"] = list(settings["members"])
+        settings["weights"] = list(settings["weights"])
+        settings["member_settings"] = {
+            member: model_settings(params, member) for member in settings["members"]
+        }
+        return settings
+    if name in ("embed_logreg", "hybrid_logreg", "setfit", "transformer", "cross_encoder"):
         settings["encoder_path"] = str(params.encoder.path) if params.encoder.path else None
+    if name == "cross_encoder":
+        settings["proposition"] = params.proposition.text
     if name == "static_logreg":
         settings["static_path"] = str(params.paths.static_encoder)
     if name in ("hybrid_logreg", "static_logreg"):

@@ -114,7 +114,15 @@ class TransformerClassifier(StanceClassifier):
         def count(text: str) -> int:
             return len(tokenizer.tokenize(text))
 
-        return chunk_texts(texts, count, self.max_length_ - 2)  # room for [CLS] and [SEP]
+        return chunk_texts(texts, count, self._window_budget())
+
+    def _window_budget(self) -> int:
+        """Tokens of paragraph text per window: room left for [CLS] and [SEP]."""
+        return self.max_length_ - 2
+
+    def _encode(self, windows: list[str]) -> dict[str, list[list[int]]]:
+        """Token ids of each window as the classifier reads it."""
+        return dict(self.tokenizer_(windows, truncation=True, max_length=self.max_length_))
 
     def _training_arguments(self, output_dir: str) -> Any:
         from transformers import TrainingArguments
@@ -169,12 +177,12 @@ class TransformerClassifier(StanceClassifier):
         )
         windows, owners, _ = self._windows(texts)
         window_targets = targets[owners]  # every window carries its paragraph's label
-        encoded = self.tokenizer_(windows, truncation=True, max_length=self.max_length_)
+        encoded = self._encode(windows)
         with tempfile.TemporaryDirectory(prefix="stance-transformer-") as scratch:
             trainer = Trainer(
                 model=self.model_,
                 args=self._training_arguments(scratch),
-                train_dataset=_Windows(dict(encoded), window_targets),
+                train_dataset=_Windows(encoded, window_targets),
                 data_collator=DataCollatorWithPadding(self.tokenizer_),
                 compute_loss_func=weighted_cross_entropy(
                     balanced_class_weights(window_targets, len(self.labels))
@@ -190,7 +198,7 @@ class TransformerClassifier(StanceClassifier):
         from transformers import DataCollatorWithPadding
 
         collate = DataCollatorWithPadding(self.tokenizer_)
-        encoded = self.tokenizer_(windows, truncation=True, max_length=self.max_length_)
+        encoded = self._encode(windows)
         rows = [{key: values[i] for key, values in encoded.items()} for i in range(len(windows))]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]), reverse=True)
         probabilities = np.zeros((len(rows), len(self.labels)))

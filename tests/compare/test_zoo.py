@@ -43,5 +43,5 @@ def test_unknown_zoo_model_is_one_line(mini: MiniProject) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "stance: error: bert_magic: unknown model; one of tfidf_logreg, embed_logreg, "
-        "hybrid_logreg, static_logreg, cascade, setfit, transformer"
+        "hybrid_logreg, static_logreg, cascade, setfit, transformer, cross_encoder, ensemble"
     )
