@@ -108,7 +108,8 @@ def segment(params: ParamsOption = DEFAULT_PARAMS) -> None:
 
 @app.command()
 def label(params: ParamsOption = DEFAULT_PARAMS) -> None:
-    """Label every paragraph favor / against / none (paths.labels, paths.labeling_metrics).
+    """Label every paragraph favor / against / none (paths.labels, paths.labeling_metrics,
+    and the same rows as a Hugging Face dataset in paths.dataset).
 
     Gold annotations (paths.gold) win where they still match their paragraph;
     elsewhere the labelers switched on under `label:` in params vote and a
@@ -170,13 +171,26 @@ def train(params: ParamsOption = DEFAULT_PARAMS) -> None:
 
 
 @app.command()
+def behaviour(params: ParamsOption = DEFAULT_PARAMS) -> None:
+    """Score the trained model on the behaviour cases (paths.behaviour_metrics).
+
+    Minimal pairs per guideline rule and invariance groups from paths.behaviour,
+    predicted by models/<train.model>/: label, pair, directional and invariance
+    pass rates, overall and per rule (docs/behaviour.md).
+    """
+    from pipeline.evaluate.behaviour import run_behaviour
+
+    run_behaviour(load_params(params))
+
+
+@app.command()
 def zoo(
     name: Annotated[
         str,
         typer.Argument(
             metavar="NAME",
             help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, static_logreg, cascade, "
-            "setfit, transformer).",
+            "setfit, transformer, cross_encoder, ensemble).",
             show_default=False,
         ),
     ],

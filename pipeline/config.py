@@ -7,6 +7,7 @@ and wrong types fail with the dotted name of the key.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -68,9 +69,12 @@ class Paths(_Section):
     labels: Path = Path("data/labels.parquet")
     votes: Path = Path("data/votes.parquet")
     labeling_metrics: Path = Path("metrics/labeling.json")
+    dataset: Path = Path("data/dataset")
     oof: Path = Path("data/predictions/oof.parquet")
     dev_predictions: Path = Path("data/predictions/dev.parquet")
     eval_metrics: Path = Path("metrics/eval.json")
+    behaviour: Path = Path("data/behaviour/cases.jsonl")
+    behaviour_metrics: Path = Path("metrics/behaviour.json")
     plots: Path = Path("metrics/plots")
     models: Path = Path("models")
     static_encoder: Path = Path("models/static-minilm")
@@ -112,6 +116,8 @@ ModelName = Literal[
     "cascade",
     "setfit",
     "transformer",
+    "cross_encoder",
+    "ensemble",
 ]
 
 
@@ -262,6 +268,27 @@ class TransformerSettings(_Section):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
 
 
+class EnsembleSettings(_Section):
+    """The weighted mean of several models' probabilities."""
+
+    members: tuple[str, ...] = ("hybrid_logreg", "tfidf_logreg")
+    weights: tuple[float, ...] = ()  # one per member (normalised); empty: equal weights
+
+    @model_validator(mode="after")
+    def _known_distinct_members(self) -> EnsembleSettings:
+        allowed = set(get_args(ModelName)) - {"cascade", "ensemble"}
+        unknown = [name for name in self.members if name not in allowed]
+        if unknown:
+            raise ValueError(f"members: {unknown[0]!r} is not one of {', '.join(sorted(allowed))}")
+        if len(self.members) < 2 or len(set(self.members)) != len(self.members):
+            raise ValueError("members: list two or more models, each once")
+        if self.weights and len(self.weights) != len(self.members):
+            raise ValueError("weights: give one weight per member, or none")
+        if self.weights and (min(self.weights) < 0 or sum(self.weights) <= 0):
+            raise ValueError("weights: must be non-negative with a positive sum")
+        return self
+
+
 class ModelSettings(_Section):
     """Hyperparameters of every model in the zoo; `train.model` picks one."""
 
@@ -272,6 +299,8 @@ class ModelSettings(_Section):
     cascade: CascadeSettings = CascadeSettings()
     setfit: SetFitSettings = SetFitSettings()
     transformer: TransformerSettings = TransformerSettings()
+    cross_encoder: TransformerSettings = TransformerSettings()
+    ensemble: EnsembleSettings = EnsembleSettings()
 
 
 class TrainParams(_Section):
@@ -304,6 +333,22 @@ class ReportParams(_Section):
     seed: int = 13
     evidence_per_side: int = Field(default=3, ge=0, le=20)
     min_evidence_stance: float = Field(default=0.2, ge=0, le=1)
+    period: Literal["month", "quarter", "year"] = "year"  # bins of reports/timeline.csv
+    min_period_paragraphs: int = Field(default=30, ge=1)  # fewer: the period is marked thin
+    events: tuple[str, ...] = ()  # "YYYY-MM-DD: what happened", drawn on the timeline
+
+    @field_validator("events")
+    @classmethod
+    def _dated_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for event in value:
+            day, _, label = event.partition(":")
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) or not label.strip():
+                raise ValueError(f"{event!r} is not 'YYYY-MM-DD: label'")
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"{event!r}: {day} is not a calendar date") from None
+        return value
 
 
 class AnnotateParams(_Section):
