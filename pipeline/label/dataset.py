@@ -153,7 +153,9 @@ def _fingerprint(table: pa.Table) -> str:
 def write_dataset(dataset: datasets.DatasetDict, folder: Path) -> None:
     """Save `dataset` to `folder` atomically: into a sibling folder, then swapped in."""
     with atomic_folder(folder) as staging, _progress_bars_off():
-        dataset.save_to_disk(str(staging))
+        # One shard per split, even an empty one: with no shard at all (what datasets
+        # writes for zero rows) `load_from_disk` fails on the split.
+        dataset.save_to_disk(str(staging), num_shards={split: 1 for split in dataset})
 
 
 @contextmanager

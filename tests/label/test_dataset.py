@@ -162,3 +162,14 @@ def test_damaged_folder_is_one_line(labelled: Params) -> None:
     with pytest.raises(InputDataError, match=r"dataset: not a readable dataset") as error:
         load_dataset(labelled.paths.dataset, labelled.labels)
     assert "\n" not in str(error.value)
+
+
+def test_an_empty_split_is_written_and_read_back(
+    annotated_corpus: AnnotatedCorpus, fake_encoder: BagOfWordsEncoder
+) -> None:
+    params = annotated_corpus()  # no press or development file: the `dev` split is empty
+    run_label(params, encoder=fake_encoder)
+    dataset = load_dataset(params.paths.dataset, params.labels)
+    assert dataset["dev"].num_rows == 0
+    assert dataset["gold"].num_rows > 0
+    assert list(dataset["dev"].features) == list(dataset["gold"].features)
