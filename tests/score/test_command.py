@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.config import load_params
 from pipeline.segment.stage import run_segment
-from tests.conftest import SEEDS, run_cli, run_module, write_manifest, write_params
+from tests.conftest import REPO, SEEDS, run_cli, run_module, write_manifest, write_params
 from tests.label.conftest import update_params
 from tests.score.conftest import ARTICLE, MODEL_ID, read_jsonl
 
@@ -168,8 +169,9 @@ def test_default_model_missing_says_how_to_make_one(
     code, out = stance("score", str(articles))
     assert code == 3 and out == ""
     error = capsys.readouterr().err.strip()
+    default = load_params(REPO / "params.yaml").train.model
     assert error == (
-        "stance: error: models/hybrid_logreg: no trained model; run `make run` "
+        f"stance: error: models/{default}: no trained model; run `make run` "
         "(or `dvc repro`) to train it, or pass --model DIR"
     )
 
