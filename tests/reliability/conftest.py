@@ -244,6 +244,8 @@ def _write_annotations(root: Path) -> None:
         lines = [json.dumps(_written(name.split(".")[0], n, *row)) for n, row in enumerate(rows, 1)]
         (annotations / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy2(REPO / "data" / "annotations" / "rules.yaml", annotations / "rules.yaml")
+    params.paths.behaviour.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "data" / "behaviour" / "cases.jsonl", params.paths.behaviour)
     # The project starts clean: nothing but inputs.
     params.paths.paragraphs.unlink()
     shutil.rmtree(root / "metrics")
@@ -285,6 +287,7 @@ def _copy(template: Path, root: Path) -> MiniProject:
 
 def run_pipeline(params: Params) -> None:
     """Every stage of `dvc.yaml`, in order, in this process."""
+    from pipeline.evaluate.behaviour import run_behaviour
     from pipeline.evaluate.stage import run_evaluate
     from pipeline.label.stage import run_label
     from pipeline.report.stage import run_report
@@ -295,6 +298,7 @@ def run_pipeline(params: Params) -> None:
     run_label(params)
     run_evaluate(params)
     run_train(params)
+    run_behaviour(params)
     run_report(params)
 
 
