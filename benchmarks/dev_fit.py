@@ -17,9 +17,9 @@ import time
 
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
 
-from pipeline.config import load_params
+from pipeline.config import Params, load_params
 from pipeline.encoder import EncodingOptions, configure_encoding
-from pipeline.evaluate.dev import dev_metrics, predict_dev
+from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
 from pipeline.evaluate.stage import read_labels
 from pipeline.models.registry import build_model
 
@@ -50,17 +50,9 @@ def main() -> None:
             started = time.perf_counter()
             predictions = predict_dev(labels, params, lambda p=params: build_model(p), 1.0)
             seconds = round(time.perf_counter() - started, 1)
-            scores = dev_metrics(predictions, params)
-            per_class = {label: scores["per_class"][label]["f1"] for label in params.labels}
             runs.append(
-                {
-                    "model": name,
-                    "use_press": use_press,
-                    "seconds": seconds,
-                    **{key: scores[key] for key in KEYS},
-                    "f1": per_class,
-                    "articles": scores["articles"],
-                }
+                {"model": name, "use_press": use_press, "seconds": seconds}
+                | dev_scores(predictions, params, KEYS)
             )
     kept = [
         run for run in _earlier_runs(arguments.results_dir) if run["model"] not in arguments.models
@@ -68,6 +60,13 @@ def main() -> None:
     write_result(
         arguments.results_dir, "dev_fit", {"machine": machine_facts(), "runs": kept + runs}
     )
+
+
+def dev_scores(predictions: DevPredictions, params: Params, keys: tuple[str, ...]) -> dict:
+    """The `keys` of the development metrics, per-class F1 and the article agreement."""
+    scores = dev_metrics(predictions, params)
+    per_class = {label: scores["per_class"][label]["f1"] for label in params.labels}
+    return {key: scores[key] for key in keys} | {"f1": per_class, "articles": scores["articles"]}
 
 
 def _earlier_runs(results_dir) -> list[dict]:

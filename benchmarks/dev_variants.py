@@ -14,11 +14,12 @@ import argparse
 import time
 
 import numpy as np
+from dev_fit import dev_scores
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
 
 from pipeline.config import load_params
 from pipeline.encoder import EncodingOptions, configure_encoding
-from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
+from pipeline.evaluate.dev import DevPredictions, predict_dev
 from pipeline.evaluate.stage import read_labels
 from pipeline.models.registry import build_model
 
@@ -77,18 +78,11 @@ def main() -> None:
 
 
 def _row(name, model, changes, seconds, predictions: DevPredictions, params) -> dict:
-    scores = dev_metrics(predictions, params)
-    per_class = {label: scores["per_class"][label]["f1"] for label in params.labels}
-    return {
-        "variant": name,
-        "model": model,
-        "changes": changes,
-        "seconds": seconds,
-        **{key: scores[key] for key in KEYS},
-        "f1": per_class,
-        "articles": scores["articles"],
-        "predicted": dict(zip(params.labels, _counts(predictions, params), strict=True)),
-    }
+    return (
+        {"variant": name, "model": model, "changes": changes, "seconds": seconds}
+        | dev_scores(predictions, params, KEYS)
+        | {"predicted": dict(zip(params.labels, _counts(predictions, params), strict=True))}
+    )
 
 
 def _counts(predictions: DevPredictions, params) -> list[int]:

@@ -59,13 +59,9 @@ def _portable(settings: dict) -> dict:
         portable["static_path"] = (
             hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else folder.name
         )
-    for part in ("fast_settings", "slow_settings"):  # a cascade's two models
-        if isinstance(portable.get(part), dict):
-            portable[part] = _portable(portable[part])
-    if isinstance(portable.get("member_settings"), dict):  # an ensemble's members
-        portable["member_settings"] = {
-            name: _portable(member) for name, member in portable["member_settings"].items()
-        }
+    for key, value in list(portable.items()):  # a cascade's parts, an ensemble's members
+        if isinstance(value, dict):
+            portable[key] = _portable(value)
     return portable
 
 
