@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
 
@@ -54,9 +55,7 @@ def main() -> None:
                 {"model": name, "use_press": use_press, "seconds": seconds}
                 | dev_scores(predictions, params, KEYS)
             )
-    kept = [
-        run for run in _earlier_runs(arguments.results_dir) if run["model"] not in arguments.models
-    ]
+    kept = kept_runs(arguments.results_dir, arguments.models)
     write_result(
         arguments.results_dir, "dev_fit", {"machine": machine_facts(), "runs": kept + runs}
     )
@@ -69,12 +68,13 @@ def dev_scores(predictions: DevPredictions, params: Params, keys: tuple[str, ...
     return {key: scores[key] for key in keys} | {"f1": per_class, "articles": scores["articles"]}
 
 
-def _earlier_runs(results_dir) -> list[dict]:
-    """The runs of an earlier dev_fit.json in `results_dir`, or none if there is no such file."""
+def kept_runs(results_dir: Path, measured: list[str]) -> list[dict]:
+    """The runs of an earlier dev_fit.json in `results_dir` of models not `measured` now."""
     path = results_dir / "dev_fit.json"
     if not path.is_file():
         return []
-    return json.loads(path.read_text(encoding="utf-8")).get("runs", [])
+    earlier = json.loads(path.read_text(encoding="utf-8")).get("runs", [])
+    return [run for run in earlier if run["model"] not in measured]
 
 
 if __name__ == "__main__":
