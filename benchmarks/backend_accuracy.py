@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
+from pipeline.artifacts import model_folder as default_model_folder
 from pipeline.config import load_params
-from pipeline.encoder import EncodingOptions, configure_encoding
+from pipeline.encoders.base import EncodingOptions
 from pipeline.evaluate.loso import leave_one_source_out
 from pipeline.evaluate.stage import read_labels
 from pipeline.models.base import StanceClassifier
+from pipeline.models.factory import build_model
 from pipeline.models.persist import load_model
-from pipeline.models.registry import build_model
-from pipeline.train.stage import model_folder as default_model_folder
 
 RESULTS_DIR = Path(__file__).parent / "results"
 NAME = "backend_accuracy.json"
@@ -48,16 +48,26 @@ class TrainTorchPredictWith:
         self.inner, self.train, self.predict = inner, train, predict
 
     def fit(self, texts: list[str], labels: list[str]) -> TrainTorchPredictWith:
-        configure_encoding(self.train)
+        use_encoding(self.inner, self.train)
         self.inner.fit(texts, labels)
         return self
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        configure_encoding(self.predict)
+        use_encoding(self.inner, self.predict)
         try:
             return self.inner.predict_proba(texts)
         finally:
-            configure_encoding(self.train)
+            use_encoding(self.inner, self.train)
+
+
+def use_encoding(model: StanceClassifier, options: EncodingOptions) -> None:
+    """Run a fitted model's encoders, its parts' too (ensemble members, cascade tiers), with
+    `options` from now on: the model is trained once and predicts through each path."""
+    model.encoding = options
+    parts = [*getattr(model, "members_", []), getattr(model, "fast_", None)]
+    for part in [*parts, getattr(model, "slow_", None)]:
+        if part is not None:
+            use_encoding(part, options)
 
 
 def differences(reference: np.ndarray, other: np.ndarray) -> dict[str, Any]:
@@ -113,12 +123,11 @@ def main() -> None:
         }
 
     folder = default_model_folder(params)
-    model = load_model(folder)
     texts = pd.read_parquet(params.paths.paragraphs)["text"].tolist()
     corpus: dict[str, np.ndarray] = {}
     for backend in BACKENDS:
         print(f"trained model on {len(texts)} corpus paragraphs with {backend} …", flush=True)
-        configure_encoding(options[backend])
+        model = load_model(folder, encoding=options[backend])
         corpus[backend] = model.predict_proba(texts)
     corpus_results = {
         backend: differences(corpus["torch"], corpus[backend]) for backend in BACKENDS

@@ -19,10 +19,9 @@ from pathlib import Path
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
 
 from pipeline.config import Params, load_params
-from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
 from pipeline.evaluate.stage import read_labels
-from pipeline.models.registry import build_model
+from pipeline.models.factory import build_model
 
 KEYS = ("n", "outlets", "macro_f1", "macro_f1_interval", "f_avg", "accuracy", "ece", "brier")
 
@@ -39,7 +38,6 @@ def main() -> None:
     parser.add_argument("--results-dir", type=type(RESULTS_DIR), default=RESULTS_DIR)
     arguments = parser.parse_args()
     base = load_params(REPO / "params.yaml")
-    configure_encoding(EncodingOptions.from_params(base.encoder))
     labels = read_labels(base.paths.labels)
     runs = []
     for name in arguments.models:

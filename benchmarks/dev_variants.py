@@ -18,10 +18,9 @@ from dev_fit import dev_scores
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
 
 from pipeline.config import load_params
-from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.evaluate.dev import DevPredictions, predict_dev
 from pipeline.evaluate.stage import read_labels
-from pipeline.models.registry import build_model
+from pipeline.models.factory import build_model
 
 # name -> (model, settings replaced); one change from the params.yaml settings each.
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -47,7 +46,6 @@ def main() -> None:
     parser.add_argument("--results-dir", type=type(RESULTS_DIR), default=RESULTS_DIR)
     arguments = parser.parse_args()
     base = load_params(REPO / "params.yaml")
-    configure_encoding(EncodingOptions.from_params(base.encoder))
     labels = read_labels(base.paths.labels)
     predictions: dict[str, DevPredictions] = {}
     runs = []

@@ -30,7 +30,8 @@ PACKAGES = ("torch", "onnxruntime", "transformers", "sentence-transformers", "sc
 def seed_paragraphs() -> list[str]:
     """The seed corpus's paragraphs, cut by the segment stage's own code."""
     from pipeline.config import load_params
-    from pipeline.segment.stage import discover_documents, segment_document
+    from pipeline.segment.files import discover_documents
+    from pipeline.segment.stage import segment_document
 
     params = load_params(REPO / "params.yaml")
     documents = discover_documents(

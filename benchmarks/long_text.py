@@ -15,7 +15,7 @@ import time
 
 from harness import RESULTS_DIR, machine_facts, seed_paragraphs, write_result
 
-from pipeline.encoder import SentenceEncoder
+from pipeline.encoders.torch_encoder import SentenceEncoder
 from pipeline.models.chunking import TokenCounter, sentence_windows
 
 

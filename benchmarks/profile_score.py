@@ -58,15 +58,15 @@ PARTS: dict[str, tuple[str, ...]] = {
         "transformers.tokenization_utils_base:PreTrainedTokenizerBase.__call__",
         "transformers.tokenization_utils_base:PreTrainedTokenizerBase.pad",
     ),
-    "static encoder (model2vec)": ("pipeline.static_encoder:StaticEncoder.encode",),
+    "static encoder (model2vec)": ("pipeline.encoders.static_encoder:StaticEncoder.encode",),
     "sentence windows and pooling": (
         "pipeline.models.chunking:chunk_texts",
         "pipeline.models.chunking:pool",
     ),
     "TF-IDF": ("sklearn.feature_extraction.text:TfidfVectorizer.transform",),
     "rules and actor matching": (
-        "pipeline.label.rules:RulesLabeler.vote_text",
-        "pipeline.label.entities:EntityMatcher.mentioned",
+        "pipeline.lexicon.rules:RuleSet.vote_text",
+        "pipeline.lexicon.entities:EntityMatcher.mentioned",
     ),
     "logistic regression": ("sklearn.linear_model._logistic:LogisticRegression.predict_proba",),
     "bootstrap interval": ("pipeline.report.index:bootstrap_interval",),
@@ -179,7 +179,7 @@ def score_folder(
 ) -> tuple[int, float]:
     """Score fresh generated articles (under `profiler` if given): paragraphs and seconds."""
     from pipeline.score.formats import OutputFormat
-    from pipeline.score.stage import score_paths
+    from pipeline.score.local_engine import score_paths
 
     tag = f"{folder.name}-"
     count = paragraphs or arguments.paragraphs
@@ -262,7 +262,7 @@ def parse_arguments() -> argparse.Namespace:
 def main() -> None:
     arguments = parse_arguments()
     isolate_stance_cache()
-    from pipeline.encoder import use_offline_hub
+    from pipeline.encoders.base import use_offline_hub
 
     use_offline_hub()
     load_before = load_average()

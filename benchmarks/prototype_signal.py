@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from pipeline.config import load_params
-from pipeline.encoder import SentenceEncoder
+from pipeline.encoders.torch_encoder import SentenceEncoder
 from pipeline.label.annotations import read_synthetic
 from pipeline.text import split_sentences
 

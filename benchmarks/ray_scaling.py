@@ -96,10 +96,10 @@ def write_table(path: Path, rows: list[dict[str, str]]) -> None:
 
 def run_local(table: Path, out: Path, arguments: argparse.Namespace, params) -> dict[str, Any]:
     """The local engine: load (timed apart), then score the table into a parquet folder."""
-    from pipeline.encoder import available_cores
+    from pipeline.encoders.base import available_cores
     from pipeline.score.formats import OutputFormat
+    from pipeline.score.local_engine import score_paths
     from pipeline.score.model import StanceModel
-    from pipeline.score.stage import score_paths
 
     start = time.perf_counter()
     model = StanceModel.load(
@@ -132,9 +132,10 @@ def run_ray(
     """One `stance score --engine ray` run on the Ray instance already started: the
     paragraphs scored and the seconds it took (actors started and models loaded inside)."""
     from pipeline.score.ray_engine import score_on_ray
+    from pipeline.score.request import ScoreRequest
 
     start = time.perf_counter()
-    done = score_on_ray(
+    request = ScoreRequest(
         [table],
         arguments.model,
         params,
@@ -144,6 +145,7 @@ def run_ray(
         cache=False,
         workers=workers,
     )
+    done = score_on_ray(request)
     return done.totals.paragraphs, time.perf_counter() - start
 
 
@@ -173,7 +175,7 @@ def measure(arguments: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     import ray
 
     from pipeline.config import load_params
-    from pipeline.encoder import available_cores, use_offline_hub
+    from pipeline.encoders.base import available_cores, use_offline_hub
     from pipeline.score.ray_engine import import_ray
 
     use_offline_hub()

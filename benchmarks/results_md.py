@@ -94,6 +94,15 @@ def load_results(results_dir: Path) -> dict[str, dict]:
     return results
 
 
+def machine_words(result: dict | None) -> str:
+    """The machine a result was measured on, as its JSON recorded it: "2 cores (AMD EPYC)"."""
+    machine = (result or {}).get("machine") or {}
+    cpu, cores = machine.get("cpu_model"), machine.get("cpus_usable") or machine.get("cpu_count")
+    if not cpu:
+        return "the measuring machine"
+    return f"{cores} cores ({cpu})" if cores else str(cpu)
+
+
 def number(value: float | None, digits: int = 1) -> str:
     """A number for a table; a dash when missing."""
     if value is None:
@@ -243,7 +252,7 @@ def fast_path_target(
         limits = (
             f"The raw encoder alone reaches {number(raw.get(backend))} p/s on {backend}, so "
             "the encoder's forward pass bounds the model: MiniLM-L6 over about 90 word pieces "
-            "per paragraph on two AVX2 cores without VNNI. "
+            f"per paragraph on {machine_words(throughput)}. "
             f"{profile_summary(profile_for(profiles, backend))} A cheaper encoder (a static "
             "embedding tier) is the way past it, not a faster runtime."
         )
@@ -742,7 +751,7 @@ def ray_section(result: dict | None) -> list[str]:
         return [*lines, f"Not run ({reasons}).", ""]
     settings, corpus = result["settings"], result.get("corpus", {})
     lines += [
-        f"`stance score --engine ray` against the local engine on this machine: "
+        f"`stance score --engine ray` against the local engine on {machine_words(result)}: "
         f"{corpus.get('articles', '–')} articles of {corpus.get('paragraphs_per_article')} "
         f"paragraphs in one parquet table, model {settings['model']} on "
         f"{settings['backend']}, encoder cache off. Starting the local Ray instance took "

@@ -128,8 +128,8 @@ def score_subject(
     """Load a model for one backend (timed) and check the backend is the one used."""
     from pipeline.config import load_params
     from pipeline.score.formats import OutputFormat
+    from pipeline.score.local_engine import score_paths
     from pipeline.score.model import StanceModel
-    from pipeline.score.stage import score_paths
 
     params = load_params(REPO / "params.yaml")
     start = time.perf_counter()
@@ -182,10 +182,10 @@ def raw_encoder(backend: str, batch_size: int, cache_root: Path):
 
     path = load_params(REPO / "params.yaml").encoder.path
     if backend == "torch":
-        from pipeline.encoder import SentenceEncoder
+        from pipeline.encoders.torch_encoder import SentenceEncoder
 
         return SentenceEncoder(path, batch_size=batch_size)
-    from pipeline.onnx_encoder import OnnxSentenceEncoder
+    from pipeline.encoders.onnx_encoder import OnnxSentenceEncoder
 
     return OnnxSentenceEncoder(
         path, batch_size=batch_size, quantized=backend == "onnx-int8", cache_root=cache_root
@@ -222,7 +222,7 @@ def encoder_subject(
 
 def count_windows(texts: list[str]) -> int:
     """How many sentence windows the embedding models cut these paragraphs into."""
-    from pipeline.encoder import SentenceEncoder
+    from pipeline.encoders.torch_encoder import SentenceEncoder
     from pipeline.models.chunking import chunk_texts
 
     encoder = SentenceEncoder()
@@ -295,8 +295,8 @@ def score_once(folder: Path, model_folder: Path, batch_size: int) -> None:
     """Helper of `warm_cache`, run in a child process: load (timed), score once, print JSON."""
     from pipeline.config import load_params
     from pipeline.score.formats import OutputFormat
+    from pipeline.score.local_engine import score_paths
     from pipeline.score.model import StanceModel
-    from pipeline.score.stage import score_paths
 
     start = time.perf_counter()
     model = StanceModel.load(
@@ -363,7 +363,7 @@ def main() -> None:
         score_once(arguments.score_once, arguments.models[0], arguments.batch_size)
         return
     cache_root = isolate_stance_cache()
-    from pipeline.encoder import use_offline_hub
+    from pipeline.encoders.base import use_offline_hub
 
     use_offline_hub()
     load_before = load_average()

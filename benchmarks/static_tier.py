@@ -59,7 +59,7 @@ LABEL_COLUMNS = ("favor", "against", "none")
 def static_encoder_subject(count: int, sources: list[str]) -> Subject:
     """The distilled table alone, on the same paragraphs (loaded and timed once)."""
     from pipeline.config import load_params
-    from pipeline.static_encoder import StaticEncoder
+    from pipeline.encoders.static_encoder import StaticEncoder
 
     path = load_params(REPO / "params.yaml").paths.static_encoder
     start = time.perf_counter()
@@ -205,7 +205,7 @@ def main() -> None:
     if arguments.batch_size < 1:
         raise SystemExit("--batch-size must be at least 1")
     cache_root = isolate_stance_cache()
-    from pipeline.encoder import use_offline_hub
+    from pipeline.encoders.base import use_offline_hub
 
     use_offline_hub()
     load_before = load_average()

@@ -54,7 +54,7 @@ def stand_in_tokenizer():
     """The bundled MiniLM WordPiece tokenizer, shaped for BART: no token type ids, 1024 long."""
     from transformers import AutoTokenizer
 
-    from pipeline.encoder import bundled_encoder_path
+    from pipeline.encoders.base import bundled_encoder_path
 
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()))
     tokenizer.model_input_names = ["input_ids", "attention_mask"]  # BART takes no token types
@@ -108,7 +108,7 @@ def parse_arguments() -> argparse.Namespace:
 
 def main() -> None:
     arguments = parse_arguments()
-    from pipeline.encoder import use_offline_hub
+    from pipeline.encoders.base import use_offline_hub
 
     use_offline_hub()
     import torch

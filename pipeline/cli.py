@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated
 
 import typer
 
@@ -18,8 +17,11 @@ from pipeline import __version__
 from pipeline.annotate.cli import app as annotate_app
 from pipeline.compare import DEFAULT_MAX_FLIPS
 from pipeline.compare.formats import CompareFormat
-from pipeline.config import DEFAULT_PARAMS, load_params
+from pipeline.config import DEFAULT_PARAMS, load_params, optional_params
+from pipeline.console import configure_logging
 from pipeline.errors import EXIT_CODES, ConfigError, StanceError
+from pipeline.models.registry import model_names
+from pipeline.options import Backend, Engine, OutputOption, ParamsOption
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.formats import OutputFormat
 from pipeline.text import one_line
@@ -39,37 +41,6 @@ app = typer.Typer(
 
 
 app.add_typer(annotate_app, name="annotate")
-
-
-class Backend(StrEnum):
-    """Inference paths of the sentence encoder (`encoder.backend`)."""
-
-    torch = "torch"
-    onnx = "onnx"
-    onnx_int8 = "onnx-int8"
-
-
-class Engine(StrEnum):
-    """Where `stance score` runs: in this process, or on a Ray cluster."""
-
-    local = "local"
-    ray = "ray"
-
-
-ParamsOption = Annotated[
-    Path,
-    typer.Option("--params", "-p", help="The params file that configures the pipeline."),
-]
-
-OutputOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="Write to this file (whole or not at all) instead of standard output.",
-        show_default=False,
-    ),
-]
 
 
 def _show_version(value: bool) -> None:
@@ -189,8 +160,7 @@ def zoo(
         str,
         typer.Argument(
             metavar="NAME",
-            help="A model name (tfidf_logreg, embed_logreg, hybrid_logreg, static_logreg, cascade, "
-            "setfit, transformer, cross_encoder, ensemble).",
+            help=f"A model name ({', '.join(model_names())}).",
             show_default=False,
         ),
     ],
@@ -199,13 +169,13 @@ def zoo(
     """Evaluate and train one model the way `dvc repro` does the default one, for `make compare`.
 
     Saves models/zoo/<name>/ (with its card and out-of-fold predictions) and
-    metrics/zoo/<name>.json; the default model and metrics are left alone.
+    metrics/zoo/<name>.json (headline: metrics/zoo/headline/); the default model and
+    metrics are left alone.
     """
-    from pipeline.models.registry import MODELS
     from pipeline.train.zoo import build_zoo_model
 
-    if name not in MODELS:
-        raise ConfigError(f"{name}: unknown model; one of {', '.join(MODELS)}")
+    if name not in model_names():
+        raise ConfigError(f"{name}: unknown model; one of {', '.join(model_names())}")
     build_zoo_model(load_params(params), name)
 
 
@@ -463,45 +433,12 @@ def cache(
     inference path), so a stale entry is never used; the least recently used
     are dropped beyond encoder.cache_max_mb.
     """
-    from pipeline.encoder import EncodingOptions, describe_cache
-    from pipeline.score.stage import optional_params
+    from pipeline.encoders.base import EncodingOptions
+    from pipeline.encoders.factory import describe_cache
 
     loaded = optional_params(params)
     options = EncodingOptions.from_params(loaded.encoder) if loaded else EncodingOptions()
     print(describe_cache(options, clear=clear))
-
-
-class _OneLineFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = one_line(record.getMessage())
-        if record.levelno >= logging.WARNING:
-            return f"stance: {record.levelname.lower()}: {message}"
-        return f"stance: {message}"
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever `sys.stderr` is at the time of the record (as the standard
-    library's last-resort handler does), so a second `main()` in one process (tests,
-    notebooks) never writes to a stream an earlier caller replaced or closed."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: object) -> None:
-        pass
-
-
-def _configure_logging() -> None:
-    logger = logging.getLogger("pipeline")
-    if not any(getattr(handler, "_stance", False) for handler in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(_OneLineFormatter())
-        handler._stance = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = True
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -510,7 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     Typer handles --help, usage errors (exit 2) and Ctrl-C itself; anything that
     is not a `StanceError` is a bug and keeps its traceback.
     """
-    _configure_logging()
+    configure_logging()
     try:
         app(args=argv, prog_name="stance")
     except StanceError as error:

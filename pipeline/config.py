@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from pipeline.errors import ConfigError
+from pipeline.models.registry import ModelName, ModelSettings
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -75,6 +76,7 @@ class Paths(_Section):
     eval_metrics: Path = Path("metrics/eval.json")
     behaviour: Path = Path("data/behaviour/cases.jsonl")
     behaviour_metrics: Path = Path("metrics/behaviour.json")
+    headline_metrics: Path = Path("metrics/headline")  # what `dvc metrics show` prints
     plots: Path = Path("metrics/plots")
     models: Path = Path("models")
     static_encoder: Path = Path("models/static-minilm")
@@ -108,17 +110,8 @@ class SegmentParams(_Section):
 
 
 EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
-ModelName = Literal[
-    "tfidf_logreg",
-    "embed_logreg",
-    "hybrid_logreg",
-    "static_logreg",
-    "cascade",
-    "setfit",
-    "transformer",
-    "cross_encoder",
-    "ensemble",
-]
+QueueStrategy = Literal["uncertainty", "disagreement", "random"]  # `stance annotate queue`
+ScoreEngine = Literal["local", "ray"]  # where `stance score` runs (`--engine`)
 
 
 class EncoderParams(_Section):
@@ -199,110 +192,6 @@ class LabelParams(_Section):
     aggregate: AggregateSettings = AggregateSettings()
 
 
-class TfidfLogregSettings(_Section):
-    """TF-IDF of word n-grams + logistic regression."""
-
-    ngram_max: int = Field(default=2, ge=1, le=4)
-    min_df: int = Field(default=1, ge=1)
-    C: float = Field(default=4.0, gt=0)
-
-
-class EmbedLogregSettings(_Section):
-    """Frozen sentence embeddings (the encoder) + logistic regression."""
-
-    C: float = Field(default=1.0, gt=0)
-
-
-class HybridLogregSettings(_Section):
-    """Embeddings + actor mentions + rule votes, then the actor gate (docs/training.md)."""
-
-    C: float = Field(default=0.3, gt=0)
-    feature_scale: float = Field(default=2.0, gt=0)
-    gate_strength: float = Field(default=0.5, ge=0, le=1)
-    min_actor_groups: int = Field(default=2, ge=1)
-    lexical_weight: float = Field(default=1.0, ge=0)
-    lexical_min_df: int = Field(default=2, ge=1)
-
-
-class StaticLogregSettings(HybridLogregSettings):
-    """`hybrid_logreg`'s features and gate on the distilled static embeddings (the fast tier)."""
-
-
-class CascadeSettings(_Section):
-    """The fast model scores every paragraph; those whose top probability is under
-    `threshold` are scored again by the slow one."""
-
-    fast: str = "static_logreg"
-    slow: str = "hybrid_logreg"
-    threshold: float = Field(default=0.6, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _two_distinct_models(self) -> CascadeSettings:
-        allowed = set(get_args(ModelName)) - {"cascade"}
-        for key in ("fast", "slow"):
-            if getattr(self, key) not in allowed:
-                raise ValueError(
-                    f"{key}: {getattr(self, key)!r} is not one of {', '.join(sorted(allowed))}"
-                )
-        if self.fast == self.slow:
-            raise ValueError("fast and slow must be different models")
-        return self
-
-
-class SetFitSettings(_Section):
-    """SetFit: contrastive fine-tuning of the encoder, then a logistic-regression head."""
-
-    max_steps: int = Field(default=64, ge=1)
-    batch_size: int = Field(default=16, ge=2)
-    body_learning_rate: float = Field(default=2e-5, gt=0)
-    C: float = Field(default=1.0, gt=0)
-
-
-class TransformerSettings(_Section):
-    """The encoder fine-tuned end to end with a classification layer (transformers' Trainer)."""
-
-    epochs: float = Field(default=3.0, gt=0)
-    batch_size: int = Field(default=16, ge=1)
-    learning_rate: float = Field(default=5e-5, gt=0)
-    weight_decay: float = Field(default=0.01, ge=0)
-    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
-
-
-class EnsembleSettings(_Section):
-    """The weighted mean of several models' probabilities."""
-
-    members: tuple[str, ...] = ("hybrid_logreg", "tfidf_logreg")
-    weights: tuple[float, ...] = ()  # one per member (normalised); empty: equal weights
-
-    @model_validator(mode="after")
-    def _known_distinct_members(self) -> EnsembleSettings:
-        allowed = set(get_args(ModelName)) - {"cascade", "ensemble"}
-        unknown = [name for name in self.members if name not in allowed]
-        if unknown:
-            raise ValueError(f"members: {unknown[0]!r} is not one of {', '.join(sorted(allowed))}")
-        if len(self.members) < 2 or len(set(self.members)) != len(self.members):
-            raise ValueError("members: list two or more models, each once")
-        if self.weights and len(self.weights) != len(self.members):
-            raise ValueError("weights: give one weight per member, or none")
-        if self.weights and (min(self.weights) < 0 or sum(self.weights) <= 0):
-            raise ValueError("weights: must be non-negative with a positive sum")
-        return self
-
-
-class ModelSettings(_Section):
-    """Hyperparameters of every model in the zoo; `train.model` picks one."""
-
-    tfidf_logreg: TfidfLogregSettings = TfidfLogregSettings()
-    embed_logreg: EmbedLogregSettings = EmbedLogregSettings()
-    hybrid_logreg: HybridLogregSettings = HybridLogregSettings()
-    static_logreg: StaticLogregSettings = StaticLogregSettings()
-    cascade: CascadeSettings = CascadeSettings()
-    setfit: SetFitSettings = SetFitSettings()
-    transformer: TransformerSettings = TransformerSettings()
-    cross_encoder: TransformerSettings = TransformerSettings()
-    ensemble: EnsembleSettings = EnsembleSettings()
-
-
 class TrainParams(_Section):
     """What the classifiers learn from, and which one `dvc repro` trains."""
 
@@ -312,7 +201,7 @@ class TrainParams(_Section):
     use_press: bool = True
     use_weak: bool = True
     min_weak_confidence: float = Field(default=0.6, ge=0, le=1)
-    models: ModelSettings = ModelSettings()
+    models: ModelSettings = Field(default_factory=ModelSettings)
 
 
 class EvaluateParams(_Section):
@@ -357,7 +246,7 @@ class AnnotateParams(_Section):
 
     queue: Path = Path("data/queue.jsonl")
     n: int = Field(default=50, ge=1)
-    strategy: Literal["uncertainty", "disagreement", "random"] = "uncertainty"
+    strategy: QueueStrategy = "uncertainty"
     uncertainty: Literal["entropy", "margin"] = "entropy"
     near_duplicate: float = Field(default=0.8, gt=0, le=1)
     seed: int = Field(default=0, ge=0)
@@ -398,7 +287,7 @@ class Params(_Section):
     encoder: EncoderParams = EncoderParams()
     distill: DistillParams = DistillParams()
     label: LabelParams = LabelParams()
-    train: TrainParams = TrainParams()
+    train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = EvaluateParams()
     report: ReportParams = ReportParams()
     compare: CompareParams = CompareParams()
@@ -468,6 +357,20 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return parse_params(raw, source=str(path)).resolved(path.resolve().parent)
+
+
+def optional_params(path: Path | None) -> Params | None:
+    """The params file given, else ./params.yaml when there is one, else None (the
+    commands that run outside the pipeline: score, compare, cache)."""
+    if path is not None:
+        return load_params(path)
+    return load_params(DEFAULT_PARAMS) if DEFAULT_PARAMS.is_file() else None
+
+
+def params_read(path: Path | None) -> list[Path]:
+    """The params file `optional_params` reads, if any (an input no output may overwrite)."""
+    params = path if path is not None else DEFAULT_PARAMS
+    return [params] if params.is_file() else []
 
 
 class DuplicateKeyError(yaml.YAMLError):

@@ -63,3 +63,12 @@ def first_problem(error: ValidationError, *, top: str = "(top level)") -> str:
     key = ".".join(str(part) for part in problem["loc"]) or top
     message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
     return f"{key}: {message}"
+
+
+def error_line(error: BaseException, *, limit: int | None = None) -> str:
+    """A library's error message squashed onto one line (the CLI prints one line), cut to
+    `limit` characters if given, and the error's type when the message is empty."""
+    text = " ".join(str(error).split())
+    if limit is None:
+        return text
+    return text[:limit] or type(error).__name__

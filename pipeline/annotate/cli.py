@@ -7,13 +7,13 @@ annotate` starts the interactive labelling session on the queue.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipeline.config import DEFAULT_PARAMS, load_params
+from pipeline.options import ExportFormat, ParamsOption, Strategy
 
 app = typer.Typer(
     name="annotate",
@@ -27,10 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ParamsOption = Annotated[
-    Path,
-    typer.Option("--params", "-p", help="The params file that configures the pipeline."),
-]
 AnnotatorOption = Annotated[
     str | None,
     typer.Option(
@@ -44,20 +40,6 @@ QueueOption = Annotated[
     Path | None,
     typer.Option("--queue", help="The queue file (default: annotate.queue).", show_default=False),
 ]
-
-
-class Strategy(StrEnum):
-    """How `stance annotate queue` ranks unlabelled paragraphs."""
-
-    uncertainty = "uncertainty"
-    disagreement = "disagreement"
-    random = "random"
-
-
-class ExportFormat(StrEnum):
-    """Formats of `stance annotate export`."""
-
-    label_studio = "label-studio"
 
 
 @app.callback()
@@ -163,6 +145,6 @@ def stats_command(params: ParamsOption = DEFAULT_PARAMS) -> None:
 @app.command("curve")
 def curve_command(params: ParamsOption = DEFAULT_PARAMS) -> None:
     """Grouped-CV macro-F1 of the default model against the number of gold labels."""
-    from pipeline.annotate.curve import run_curve
+    from pipeline.evaluate.learning_curve import run_curve
 
     run_curve(load_params(params))

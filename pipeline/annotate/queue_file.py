@@ -4,12 +4,13 @@ export read: one JSON object per line, in queue order (keys in `queue.py`'s docs
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import InputDataError
-from pipeline.io import display_path
+from pipeline.io import atomic_output, display_path
 from pipeline.label.annotations import read_jsonl_records
 from pipeline.text import sha256_hex
 
@@ -109,3 +110,10 @@ def read_queue(path: Path, labels: Sequence[str]) -> list[QueueItem]:
         _queue_item(record, f"{name}:{number}", number, labels)
         for number, record in read_jsonl_records(path)
     ]
+
+
+def write_queue(path: Path, records: Sequence[dict]) -> None:
+    """The queue as JSON lines, written atomically."""
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    with atomic_output(path) as stream:
+        stream.write(text.encode("utf-8"))

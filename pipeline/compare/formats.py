@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.output_format import pick_format
 
 if TYPE_CHECKING:  # the CLI imports this module for CompareFormat; keep it light
-    from pipeline.compare.stage import Comparison
+    from pipeline.compare.comparison import Comparison
     from pipeline.compare.stats import CompareSettings
     from pipeline.compare.versions import Version
 

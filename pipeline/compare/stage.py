@@ -19,33 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.compare import DEFAULT_MAX_FLIPS
+from pipeline.compare.comparison import compare_versions
 from pipeline.compare.formats import CompareFormat, choose_format, render, report_record
-from pipeline.compare.stats import CompareSettings, PairComparison, compare_predictions
-from pipeline.compare.versions import (
-    CardDifference,
-    Version,
-    aligned,
-    card_differences,
-    check_same_gold,
-    common_gold,
-    load_version,
-)
-from pipeline.config import EvaluateParams, Params, ReportParams
+from pipeline.compare.stats import CompareSettings
+from pipeline.compare.versions import check_same_gold, common_gold, load_version
+from pipeline.config import EvaluateParams, Params, ReportParams, optional_params, params_read
 from pipeline.errors import ConfigError
 from pipeline.io import atomic_output, display_path, refuse_overwriting_inputs
-from pipeline.score.stage import optional_params, params_read
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Version B against the baseline A: the statistics and what changed in the card."""
-
-    a: Version
-    b: Version
-    result: PairComparison
-    card_differences: list[CardDifference]
 
 
 @dataclass(frozen=True)
@@ -75,20 +57,6 @@ def compare_settings(
         seed=report.seed if seed is None else seed,
         calibration_bins=evaluate.calibration_bins,
     )
-
-
-def compare_versions(versions: Sequence[Version], settings: CompareSettings) -> list[Comparison]:
-    """The baseline (first version) against each other version, on the same gold paragraphs."""
-    baseline = versions[0]
-    comparisons = []
-    for version in versions[1:]:
-        check_same_gold(baseline, version)
-        other = aligned(version, baseline.predictions["paragraph_id"])
-        result = compare_predictions(baseline.predictions, other.predictions, settings)
-        comparisons.append(
-            Comparison(baseline, other, result, card_differences(baseline.card, version.card))
-        )
-    return comparisons
 
 
 def run_compare(

@@ -14,7 +14,6 @@ is the one module of `pipeline/` that reads another revision's files.
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,18 +22,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from pipeline.artifacts import CARD_FILE, OOF_FILE, parse_card
 from pipeline.config import Paths, TrainParams, parse_yaml_bytes
-from pipeline.errors import ConfigError, InputDataError, first_problem
+from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path
-from pipeline.models.persist import CARD_FILE, OOF_FILE
 from pipeline.text import sha256_hex
 
 # What each version must provide for every gold paragraph, besides prob_<label>.
 PREDICTION_COLUMNS = ("paragraph_id", "source", "gold", "text")
-# Card keys left out of the differences: the metrics section recomputes them.
-SKIPPED_CARD_KEYS = ("grouped_cv",)
 # A DVC experiment ref: refs/exps/<first 2 of baseline>/<rest of baseline>/<name>.
 _EXPERIMENT_REF_PARTS = 5
 
@@ -284,31 +280,6 @@ def _section(raw: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def parse_card(data: bytes, *, name: str) -> dict[str, Any]:
-    """A model card from its JSON bytes; damage is one line naming it."""
-    try:
-        card = json.loads(data.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputDataError(f"{name}: damaged model card ({error})") from None
-    if not isinstance(card, dict):
-        raise InputDataError(f"{name}: damaged model card (not a JSON object)")
-    try:
-        CardFields.model_validate(card)
-    except ValidationError as error:
-        raise InputDataError(f"{name}: damaged model card ({first_problem(error)})") from None
-    return card
-
-
-class CardFields(BaseModel):
-    """What a comparison reads from a card, with the types it needs (the rest is kept)."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    labels: list[str] | None = None
-    model: str | None = None
-    model_id: str | None = None
-
-
 def parse_parquet(data: bytes, *, name: str) -> pd.DataFrame:
     """A parquet table from its bytes; damage is one line naming it."""
     try:
@@ -480,58 +451,3 @@ def _changed(
 
 def _text_hash(frame: pd.DataFrame, paragraph_id: str) -> str:
     return sha256_hex(str(frame.at[paragraph_id, "text"]))
-
-
-# --- what changed in the cards -----------------------------------------------------------
-
-
-class _Absent:
-    """Marks a card key one of the two cards does not have."""
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()
-
-
-@dataclass(frozen=True)
-class CardDifference:
-    """A dotted card key whose value differs between two versions (ABSENT: no such key)."""
-
-    key: str
-    a: Any
-    b: Any
-
-    def record(self) -> dict[str, Any]:
-        """The json form: a side without the key has no entry."""
-        sides = {"a": self.a, "b": self.b}
-        return {"key": self.key, **{k: v for k, v in sides.items() if v is not ABSENT}}
-
-
-def flatten_card(card: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as dotted keys (`settings.C`); lists and scalars are leaves."""
-    flat: dict[str, Any] = {}
-    for key, value in card.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(flatten_card(value, f"{dotted}."))
-        else:
-            flat[dotted] = value
-    return flat
-
-
-def card_differences(a: dict[str, Any], b: dict[str, Any]) -> list[CardDifference]:
-    """The keys whose values differ (settings, seed, training data, temperature, libraries,
-    commit, ...), in the first card's order; grouped-CV metrics are left out."""
-    left, right = flatten_card(a), flatten_card(b)
-    keys = list(left) + [key for key in right if key not in left]
-    return [
-        CardDifference(key, left.get(key, ABSENT), right.get(key, ABSENT))
-        for key in keys
-        if not _skipped(key) and left.get(key, ABSENT) != right.get(key, ABSENT)
-    ]
-
-
-def _skipped(key: str) -> bool:
-    return any(key == skip or key.startswith(f"{skip}.") for skip in SKIPPED_CARD_KEYS)

@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 
 from pipeline.config import Params
+from pipeline.encoders.static_encoder import distill_static
 from pipeline.io import atomic_folder, display_path
-from pipeline.static_encoder import distill_static
 
 log = logging.getLogger(__name__)
 

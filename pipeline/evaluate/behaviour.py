@@ -26,14 +26,15 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.artifacts import model_folder
 from pipeline.config import Params
-from pipeline.encoder import EncodingOptions, configure_encoding
+from pipeline.encoders.base import EncodingOptions
 from pipeline.errors import InputDataError, first_problem
+from pipeline.headline import behaviour_headline, write_headlines
 from pipeline.io import atomic_output, display_path
 from pipeline.label.annotations import read_jsonl_records
 from pipeline.models.base import StanceClassifier
 from pipeline.models.persist import load_model
-from pipeline.train.stage import model_folder
 
 log = logging.getLogger(__name__)
 
@@ -240,10 +241,13 @@ def write_metrics(metrics: dict, path: Path) -> None:
 
 def run_behaviour(params: Params) -> dict:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
-    configure_encoding(EncodingOptions.from_params(params.encoder))
     cases = read_cases(params.paths.behaviour, params.labels)
     folder = model_folder(params)
-    trained = load_model(folder, trusted_encoder=params.encoder.path)
+    trained = load_model(
+        folder,
+        trusted_encoder=params.encoder.path,
+        encoding=EncodingOptions.from_params(params.encoder),
+    )
     if list(trained.labels) != list(params.labels):
         raise InputDataError(
             f"{display_path(folder)}: model labels {list(trained.labels)} are not "
@@ -255,6 +259,7 @@ def run_behaviour(params: Params) -> dict:
         **score_behaviour(trained.classifier, cases),
     }
     write_metrics(metrics, params.paths.behaviour_metrics)
+    write_headlines(params.paths.headline_metrics, {"behaviour.json": behaviour_headline(metrics)})
     overall = metrics["overall"]
     log.info(
         "behaviour: %d cases; pass rates: labels %s, pairs %s, invariance %s -> %s",

@@ -24,11 +24,10 @@ import pandas as pd
 
 from pipeline.config import Params
 from pipeline.csvfile import write_csv
-from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.evaluate.dev import DevPredictions, dev_metrics
 from pipeline.evaluate.stage import read_labels
 from pipeline.io import atomic_output, display_path
-from pipeline.models.registry import build_model
+from pipeline.models.factory import build_model
 from pipeline.report.plot import save_png
 from pipeline.train.data import dev_rows, training_rows
 
@@ -86,7 +85,6 @@ def hash_seed(*parts: int) -> int:
 
 def run_dev_curve(params: Params) -> list[DevCurvePoint]:
     """Compute and write the curve; `stance dev-curve` calls this."""
-    configure_encoding(EncodingOptions.from_params(params.encoder))
     labels = read_labels(params.paths.labels)
     settings = params.evaluate
     points = dev_curve(labels, params, list(settings.dev_curve_sizes), settings.dev_curve_repeats)

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Params
+from pipeline.encoders.static_encoder import WEIGHTS_FILE as STATIC_WEIGHTS
 from pipeline.errors import InputDataError
 from pipeline.models.base import StanceClassifier
 from pipeline.models.calibration import apply_temperature, fit_temperature
-from pipeline.models.registry import model_settings
-from pipeline.static_encoder import WEIGHTS_FILE as STATIC_WEIGHTS
+from pipeline.models.factory import model_settings
 from pipeline.text import sha256_hex
 from pipeline.train.data import gold_rows, training_rows
 

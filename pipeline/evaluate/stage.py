@@ -20,7 +20,6 @@ import pyarrow as pa
 
 from pipeline.config import Params
 from pipeline.csvfile import write_csv
-from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
 from pipeline.evaluate.loso import (
     Calibration,
@@ -30,9 +29,10 @@ from pipeline.evaluate.loso import (
     model_id,
 )
 from pipeline.evaluate.scores import reliability_bins, stance_scores
+from pipeline.headline import evaluation_headlines, write_headlines
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.models.calibration import fit_temperature
-from pipeline.models.registry import build_model
+from pipeline.models.factory import build_model
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,6 @@ def _write_dev_predictions(dev: DevPredictions | None, params: Params, identifie
 
 def run_evaluate(params: Params) -> dict:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
-    configure_encoding(EncodingOptions.from_params(params.encoder))
     labels = read_labels(params.paths.labels)
     oof = leave_one_source_out(labels, params, lambda: build_model(params))
     label_list = list(params.labels)
@@ -130,6 +129,7 @@ def run_evaluate(params: Params) -> dict:
     with atomic_output(params.paths.eval_metrics, "w") as stream:
         json.dump(metrics, stream, indent=2)
         stream.write("\n")
+    write_headlines(params.paths.headline_metrics, evaluation_headlines(metrics, params.labels))
     plots = params.paths.plots
     _write_csv(
         plots / "confusion.csv",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pipeline.label.base import Vote
+from pipeline.lexicon.vote import Vote
 
 
 @dataclass(frozen=True)

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import ClassVar
 
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class Vote:
-    """A labeler's verdict on one paragraph: a label with a score in (0, 1], or abstain."""
-
-    label: str | None
-    score: float = 0.0
-
-    @property
-    def abstains(self) -> bool:
-        return self.label is None
-
-
-ABSTAIN = Vote(None, 0.0)
+from pipeline.lexicon.vote import Vote
 
 
 class Labeler(ABC):

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from pipeline.label.annotations import Annotation
-from pipeline.label.base import ABSTAIN, Labeler, Vote
+from pipeline.label.base import Labeler
+from pipeline.lexicon.vote import ABSTAIN, Vote
 
 
 class GoldLabeler(Labeler):

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.label.aggregate import Aggregate
-from pipeline.label.base import Vote
+from pipeline.lexicon.vote import Vote
 
 
 def agreement(

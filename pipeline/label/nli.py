@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import NliSettings
-from pipeline.encoder import use_offline_hub
+from pipeline.encoders.base import use_offline_hub
 from pipeline.errors import ConfigError
 from pipeline.io import display_path
-from pipeline.label.base import ABSTAIN, Labeler, Vote
+from pipeline.label.base import Labeler
+from pipeline.lexicon.vote import ABSTAIN, Vote
 
 
 def load_zero_shot_pipeline(model: Path):

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import PrototypeSettings
-from pipeline.encoder import TextEncoder
-from pipeline.label.base import ABSTAIN, Labeler, Vote
-from pipeline.label.entities import EntityMatcher
+from pipeline.encoders.base import TextEncoder
+from pipeline.label.base import Labeler
+from pipeline.lexicon.entities import EntityMatcher
+from pipeline.lexicon.vote import ABSTAIN, Vote
 from pipeline.text import split_sentences
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pipeline.config import Params
-from pipeline.encoder import TextEncoder, make_encoder
+from pipeline.encoders.base import EncodingOptions, TextEncoder
+from pipeline.encoders.factory import make_encoder
 from pipeline.label.annotations import Annotation
 from pipeline.label.base import Labeler
 
@@ -25,7 +26,8 @@ class LabelerContext:
 
     def shared_encoder(self) -> TextEncoder:
         if self.encoder is None:
-            self.encoder = make_encoder(self.params.encoder.path)
+            options = EncodingOptions.from_params(self.params.encoder)
+            self.encoder = make_encoder(self.params.encoder.path, options)
         return self.encoder
 
 
@@ -36,7 +38,8 @@ def _gold(context: LabelerContext) -> Labeler:
 
 
 def _rules(context: LabelerContext) -> Labeler:
-    from pipeline.label.rules import RulesLabeler, load_rules
+    from pipeline.label.rules import RulesLabeler
+    from pipeline.lexicon.rules import load_rules
 
     params = context.params
     rule_file, groups = load_rules(params.paths.rules, params.labels, params.proposition.actors)

@@ -19,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.config import Params, Paths
-from pipeline.encoder import EncodingOptions, TextEncoder, configure_encoding
+from pipeline.encoders.base import TextEncoder
 from pipeline.errors import InputDataError
+from pipeline.headline import labeling_headline, write_headlines
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
 from pipeline.label.aggregate import Aggregate, weighted_vote
 from pipeline.label.annotations import (
@@ -33,11 +34,11 @@ from pipeline.label.annotations import (
     read_synthetic,
     resolve_gold,
 )
-from pipeline.label.base import Vote
 from pipeline.label.dataset import build_dataset, example_details, write_dataset
 from pipeline.label.metrics import aggregate_quality, agreement, conflict_rate
 from pipeline.label.registry import LabelerContext, build_labelers, labeler_weights
 from pipeline.label.written import WrittenExample, read_written
+from pipeline.lexicon.vote import Vote
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,6 @@ def _settled_gold(path: Path, labels: Sequence[str]) -> list[Annotation]:
 
 def run_label(params: Params, *, encoder: TextEncoder | None = None) -> LabelingResult:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
-    configure_encoding(EncodingOptions.from_params(params.encoder))
     paths = params.paths
     paragraphs = read_paragraphs(paths.paragraphs)
     annotations = _read_optional(paths.gold, _settled_gold, "gold annotations", params.labels)
@@ -306,6 +306,7 @@ def run_label(params: Params, *, encoder: TextEncoder | None = None) -> Labeling
     with atomic_output(paths.labeling_metrics, "w") as stream:
         json.dump(result.metrics, stream, indent=2, sort_keys=False)
         stream.write("\n")
+    write_headlines(paths.headline_metrics, {"labeling.json": labeling_headline(result.metrics)})
     write_dataset(build_dataset(result.labels, result.details, params.labels), paths.dataset)
     counts = result.metrics["provenance"]
     log.info(

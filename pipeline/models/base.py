@@ -3,8 +3,9 @@
 `__init__` only stores its keyword arguments; `fit(texts, labels)` learns and
 returns self; `predict_proba(texts)` returns an (n, k) array whose columns follow
 `classes_`; `save(folder)` writes weights in safe formats (skops, safetensors)
-and `load(folder)` reads them back. A new model is one subclass in one module
-plus an entry in `pipeline.models.registry`.
+and `load(folder)` reads them back. A new model is one subclass in one module,
+its settings class (`pipeline.models.settings`) and an entry in
+`pipeline.models.registry`, or `@register_model` outside the package.
 """
 
 from __future__ import annotations
@@ -16,16 +17,50 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from pipeline.encoders.base import EncodingOptions
+
 
 class StanceClassifier(ABC):
     """A paragraph classifier over a fixed, ordered label set."""
 
     name: ClassVar[str]
 
-    def __init__(self, *, labels: Sequence[str], seed: int = 0, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        labels: Sequence[str],
+        seed: int = 0,
+        encoding: EncodingOptions | None = None,
+        **settings: Any,
+    ) -> None:
         self.labels = tuple(labels)
         self.seed = seed
+        # How the model's encoders run (backend, disk cache, threads; None: the defaults).
+        # Not a setting: neither saved in model.json nor part of the model id.
+        self.encoding = encoding
         self.settings = dict(settings)
+
+    @property
+    def encoding_options(self) -> EncodingOptions:
+        """`encoding`, or the default options when none were given."""
+        return self.encoding if self.encoding is not None else EncodingOptions()
+
+    def setting(self, key: str) -> Any:
+        """A setting as given to the constructor, else its default in the model's settings
+        class (`pipeline.models.registry`): the one place a default is written."""
+        if key in self.settings:
+            return self.settings[key]
+        from pipeline.models.registry import settings_class
+
+        return settings_class(self.name).model_fields[key].default
+
+    def reset_counts(self) -> None:  # noqa: B027 (optional: most models keep no statistics)
+        """Start the model's own run statistics (see `run_summary`) from zero; most keep none."""
+
+    def run_summary(self) -> str | None:
+        """One line on what scoring has cost since loading or `reset_counts()` (a cascade:
+        how many paragraphs went to its slow model), for `stance score` to log; None: nothing."""
+        return None
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments, as given (what a card records)."""
@@ -70,4 +105,5 @@ class StanceClassifier(ABC):
     @classmethod
     @abstractmethod
     def load(cls, folder: Path, *, labels: Sequence[str], seed: int, **settings: Any) -> Self:
-        """Rebuild a fitted classifier from `folder` and its constructor arguments."""
+        """Rebuild a fitted classifier from `folder` and its constructor arguments
+        (`encoding` among them, passed on to the constructor)."""

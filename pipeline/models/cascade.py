@@ -37,7 +37,10 @@ class CascadeClassifier(StanceClassifier):
 
     def _part(self, part: str) -> StanceClassifier:
         return model_class(self.settings[part])(
-            labels=self.labels, seed=self.seed, **self.settings[f"{part}_settings"]
+            labels=self.labels,
+            seed=self.seed,
+            encoding=self.encoding,
+            **self.settings[f"{part}_settings"],
         )
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
@@ -64,6 +67,16 @@ class CascadeClassifier(StanceClassifier):
         """Start counting scored and escalated paragraphs from zero."""
         self.escalated_ = self.scored_ = 0
 
+    def run_summary(self) -> str | None:
+        """How many paragraphs the slow model scored since loading (the price of the run)."""
+        if not self.scored_:
+            return None
+        return (
+            f"cascade: {self.escalated_} of {self.scored_} paragraphs "
+            f"({100 * self.escalated_ / self.scored_:.1f}%) were under the threshold "
+            f"{self.settings['threshold']:.2f} and went to {self.settings['slow']}"
+        )
+
     def saved_settings(self) -> dict[str, Any]:
         return {
             **self.settings,
@@ -81,7 +94,11 @@ class CascadeClassifier(StanceClassifier):
         model = cls(labels=labels, seed=seed, **settings)
         for part in _PARTS:
             loaded = model_class(settings[part]).load(
-                folder / part, labels=labels, seed=seed, **settings[f"{part}_settings"]
+                folder / part,
+                labels=labels,
+                seed=seed,
+                encoding=model.encoding,
+                **settings[f"{part}_settings"],
             )
             setattr(model, f"{part}_", loaded)
         model.reset_counts()

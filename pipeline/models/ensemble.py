@@ -38,7 +38,10 @@ class EnsembleClassifier(StanceClassifier):
         self._check_fit_input(texts, labels)
         self.members_ = [
             model_class(name)(
-                labels=self.labels, seed=self.seed, **self.settings["member_settings"][name]
+                labels=self.labels,
+                seed=self.seed,
+                encoding=self.encoding,
+                **self.settings["member_settings"][name],
             ).fit(texts, labels)
             for name in self.settings["members"]
         ]
@@ -66,7 +69,11 @@ class EnsembleClassifier(StanceClassifier):
         model = cls(labels=labels, seed=seed, **settings)
         model.members_ = [
             model_class(name).load(
-                folder / name, labels=labels, seed=seed, **settings["member_settings"][name]
+                folder / name,
+                labels=labels,
+                seed=seed,
+                encoding=model.encoding,
+                **settings["member_settings"][name],
             )
             for name in settings["members"]
         ]

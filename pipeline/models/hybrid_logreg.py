@@ -33,10 +33,10 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.label.entities import EntityMatcher
-from pipeline.label.rules import RulesLabeler, load_rules
+from pipeline.encoders.factory import EMBEDDINGS
+from pipeline.lexicon.entities import EntityMatcher
+from pipeline.lexicon.rules import RuleSet, load_rules
 from pipeline.models.base import StanceClassifier
-from pipeline.models.embed_logreg import shared_cache
 from pipeline.models.safe_io import dump_estimator, load_estimator
 
 _FILE = "logreg.skops"
@@ -54,11 +54,11 @@ class HybridLogreg(StanceClassifier):
 
     name = "hybrid_logreg"
 
-    def _tools(self) -> tuple[EntityMatcher, RulesLabeler]:
+    def _tools(self) -> tuple[EntityMatcher, RuleSet]:
         if not hasattr(self, "_matcher"):
             actors = self.settings.get("actors") or {}
             self._matcher = EntityMatcher(actors)
-            self._rules = RulesLabeler(
+            self._rules = RuleSet(
                 *load_rules(Path(self.settings["rules_path"]), self.labels, actors)
             )
         return self._matcher, self._rules
@@ -69,7 +69,8 @@ class HybridLogreg(StanceClassifier):
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length paragraph vectors (here: the frozen MiniLM, pooled over windows)."""
-        return shared_cache(self.settings.get("encoder_path")).embed(list(texts))
+        cache = EMBEDDINGS.get(self.settings.get("encoder_path"), self.encoding_options)
+        return cache.embed(list(texts))
 
     def _features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         _, rules = self._tools()
@@ -85,25 +86,25 @@ class HybridLogreg(StanceClassifier):
             vote = rules.vote_text(text)
             if vote.label is not None:
                 votes[row, self.labels.index(vote.label)] = vote.score
-        scale = self.settings.get("feature_scale", 2.0)
+        scale = self.setting("feature_scale")
         blocks = [sparse.csr_matrix(np.hstack([embedding, mentions * scale, votes * scale]))]
         if self.lexical_ is not None:
-            weight = self.settings.get("lexical_weight", 1.0)
+            weight = self.setting("lexical_weight")
             blocks.append(self.lexical_.transform(texts) * weight)
         return sparse.hstack(blocks, format="csr")
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
         targets = self._check_fit_input(texts, labels)
         self.lexical_ = None
-        if self.settings.get("lexical_weight", 1.0) > 0:
+        if self.setting("lexical_weight") > 0:
             self.lexical_ = TfidfVectorizer(
                 ngram_range=(1, 2),
-                min_df=self.settings.get("lexical_min_df", 2),
+                min_df=self.setting("lexical_min_df"),
                 sublinear_tf=True,
                 dtype=np.float64,
             ).fit(texts)
         self.logreg_ = LogisticRegression(
-            C=self.settings.get("C", 0.3),
+            C=self.setting("C"),
             class_weight="balanced",
             max_iter=3000,
             random_state=self.seed,
@@ -115,11 +116,9 @@ class HybridLogreg(StanceClassifier):
         if not len(texts):
             return probabilities
         probabilities[:, self.logreg_.classes_] = self.logreg_.predict_proba(self._features(texts))
-        needed = min(
-            self.settings.get("min_actor_groups", 2), len(self.settings.get("actors") or {})
-        )
+        needed = min(self.setting("min_actor_groups"), len(self.settings.get("actors") or {}))
         gated = self._actor_groups(texts) < needed
-        strength = self.settings.get("gate_strength", 0.5)
+        strength = self.setting("gate_strength")
         neutral = np.zeros(len(self.labels))
         neutral[-1] = 1.0  # the no-stance label is last in `labels`
         probabilities[gated] = (1 - strength) * probabilities[gated] + strength * neutral

@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.encoder import bundled_encoder_path
+from pipeline.artifacts import CARD_FILE, MODEL_FILE, OOF_FILE
+from pipeline.encoders.base import EncodingOptions, bundled_encoder_path
 from pipeline.errors import InputDataError, first_problem
 from pipeline.io import atomic_folder, display_path
 from pipeline.models.base import StanceClassifier
@@ -34,9 +35,6 @@ from pipeline.models.calibration import apply_temperature
 from pipeline.models.registry import MODELS, model_class
 
 FORMAT_VERSION = 1
-MODEL_FILE = "model.json"
-CARD_FILE = "card.json"
-OOF_FILE = "oof.parquet"
 
 
 @dataclass
@@ -101,12 +99,18 @@ class ModelSpec(BaseModel):
     temperature: float = Field(gt=0)
 
 
-def load_model(folder: Path, *, trusted_encoder: Path | None = None) -> TrainedModel:
+def load_model(
+    folder: Path,
+    *,
+    trusted_encoder: Path | None = None,
+    encoding: EncodingOptions | None = None,
+) -> TrainedModel:
     """Read a model folder written by `save_model`; problems are one line naming it.
 
     A folder's `settings.encoder_path` is followed only when it is the bundled encoder
     or `trusted_encoder` (the user's own `encoder.path`): a model file never chooses
-    which folder's code and weights are loaded.
+    which folder's code and weights are loaded. `encoding` is how its encoders run
+    (None: the defaults); it is not read from the folder.
     """
     name = display_path(folder)
     spec_path = folder / MODEL_FILE
@@ -132,7 +136,7 @@ def load_model(folder: Path, *, trusted_encoder: Path | None = None) -> TrainedM
         _check_encoder_path(encoder_path, trusted_encoder, name)
     try:
         classifier = model_class(spec.model).load(
-            folder, labels=spec.labels, seed=spec.seed, **spec.settings
+            folder, labels=spec.labels, seed=spec.seed, encoding=encoding, **spec.settings
         )
         temperature = spec.temperature
     except InputDataError:

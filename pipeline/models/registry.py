@@ -1,67 +1,163 @@
-"""Names used in `train.model` mapped to classifier classes (imported on demand)."""
+"""Names used in `train.model` mapped to classifier classes and their typed settings.
+
+`params.yaml` (`train.model`, `train.models.<name>`, `compare.models`), `stance zoo`
+and loading a model folder all read this table. A built-in model is an entry in
+`MODELS`, its classifier imported only when used (heavy libraries load with their
+model); any other model registers itself with `register_model`. Building one from
+params is `pipeline.models.factory`. `pipeline.config` validates `train.models` and the
+model names with `ModelSettings` and `ModelName` from here, so this module imports the
+settings classes only (and classifiers are typed `type`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pipeline.config import Params
-from pipeline.models.base import StanceClassifier
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-# name -> (module, class); heavy libraries load only when their model is used.
-MODELS: dict[str, tuple[str, str]] = {
-    "tfidf_logreg": ("pipeline.models.tfidf_logreg", "TfidfLogreg"),
-    "embed_logreg": ("pipeline.models.embed_logreg", "EmbedLogreg"),
-    "hybrid_logreg": ("pipeline.models.hybrid_logreg", "HybridLogreg"),
-    "static_logreg": ("pipeline.models.static_logreg", "StaticLogreg"),
-    "cascade": ("pipeline.models.cascade", "CascadeClassifier"),
-    "setfit": ("pipeline.models.setfit_model", "SetFitClassifier"),
-    "transformer": ("pipeline.models.transformer_model", "TransformerClassifier"),
-    "cross_encoder": ("pipeline.models.cross_encoder", "CrossEncoderClassifier"),
-    "ensemble": ("pipeline.models.ensemble", "EnsembleClassifier"),
+from pipeline.models.settings import (
+    CascadeSettings,
+    ClassifierSettings,
+    CrossEncoderSettings,
+    EmbedLogregSettings,
+    EnsembleSettings,
+    HybridLogregSettings,
+    SetFitSettings,
+    StaticLogregSettings,
+    TfidfLogregSettings,
+    TransformerSettings,
+)
+
+Classifier = TypeVar("Classifier", bound=type)  # a `StanceClassifier` subclass
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its settings class, and its classifier or "module:Class"."""
+
+    settings: type[ClassifierSettings]
+    classifier: str | type
+
+    def load_class(self) -> type:
+        """The classifier class, importing its module on first use."""
+        if not isinstance(self.classifier, str):
+            return self.classifier
+        module, attribute = self.classifier.split(":")
+        return getattr(import_module(module), attribute)
+
+
+# In registration order: the order `train.model`'s error message lists them in.
+MODELS: dict[str, ModelEntry] = {
+    "tfidf_logreg": ModelEntry(TfidfLogregSettings, "pipeline.models.tfidf_logreg:TfidfLogreg"),
+    "embed_logreg": ModelEntry(EmbedLogregSettings, "pipeline.models.embed_logreg:EmbedLogreg"),
+    "hybrid_logreg": ModelEntry(HybridLogregSettings, "pipeline.models.hybrid_logreg:HybridLogreg"),
+    "static_logreg": ModelEntry(StaticLogregSettings, "pipeline.models.static_logreg:StaticLogreg"),
+    "cascade": ModelEntry(CascadeSettings, "pipeline.models.cascade:CascadeClassifier"),
+    "setfit": ModelEntry(SetFitSettings, "pipeline.models.setfit_model:SetFitClassifier"),
+    "transformer": ModelEntry(
+        TransformerSettings, "pipeline.models.transformer_model:TransformerClassifier"
+    ),
+    "cross_encoder": ModelEntry(
+        CrossEncoderSettings, "pipeline.models.cross_encoder:CrossEncoderClassifier"
+    ),
+    "ensemble": ModelEntry(EnsembleSettings, "pipeline.models.ensemble:EnsembleClassifier"),
 }
 
 
-def model_class(name: str) -> type[StanceClassifier]:
+def register_model(
+    name: str, settings: type[ClassifierSettings]
+) -> Callable[[Classifier], Classifier]:
+    """Class decorator: make a classifier available as `train.model: <name>`, its
+    `train.models.<name>` section validated by `settings`."""
+
+    def register(cls: Classifier) -> Classifier:
+        if name in MODELS:
+            raise ValueError(f"a model named {name!r} is already registered")
+        cls.name = name
+        MODELS[name] = ModelEntry(settings, cls)
+        return cls
+
+    return register
+
+
+def model_names() -> tuple[str, ...]:
+    """Every registered model name, in registration order."""
+    return tuple(MODELS)
+
+
+def settings_class(name: str) -> type[ClassifierSettings]:
+    """The settings class of model `name` (what `train.models.<name>` must match)."""
+    return _entry(name).settings
+
+
+def model_class(name: str) -> type:
     """The class registered under `name`."""
+    return _entry(name).load_class()
+
+
+def _entry(name: str) -> ModelEntry:
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
-    module, attribute = MODELS[name]
-    return getattr(import_module(module), attribute)
+    return MODELS[name]
 
 
-def model_settings(params: Params, name: str | None = None) -> dict[str, Any]:
-    """Constructor settings of a model from params (encoder, actors and rules included)."""
-    name = name or params.train.model
-    settings = getattr(params.train.models, name).model_dump()
-    if name == "cascade":
-        for part in ("fast", "slow"):
-            settings[f"{part}_settings"] = model_settings(params, settings[part])
-        return settings
-    if name == "ensemble":
-        settings["members"] = list(settings["members"])
-        settings["weights"] = list(settings["weights"])
-        settings["member_settings"] = {
-            member: model_settings(params, member) for member in settings["members"]
-        }
-        return settings
-    if name in ("embed_logreg", "hybrid_logreg", "setfit", "transformer", "cross_encoder"):
-        settings["encoder_path"] = str(params.encoder.path) if params.encoder.path else None
-    if name == "cross_encoder":
-        settings["proposition"] = params.proposition.text
-    if name == "static_logreg":
-        settings["static_path"] = str(params.paths.static_encoder)
-    if name in ("hybrid_logreg", "static_logreg"):
-        settings["actors"] = {
-            group: list(terms) for group, terms in params.proposition.actors.items()
-        }
-        settings["rules_path"] = str(params.paths.rules)
-    return settings
+def _registered_model(name: str) -> str:
+    """A registered name (looked up when params are read, so a model registered after
+    `pipeline.config` was imported counts); otherwise the error a `Literal` gives."""
+    names = model_names()
+    if name not in names:
+        expected = ", ".join(repr(known) for known in names[:-1]) + f" or {names[-1]!r}"
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", {"expected": expected}
+        )
+    return name
 
 
-def build_model(params: Params, name: str | None = None) -> StanceClassifier:
-    """An unfitted classifier configured from params."""
-    name = name or params.train.model
-    return model_class(name)(
-        labels=params.labels, seed=params.train.seed, **model_settings(params, name)
+ModelName = Annotated[str, AfterValidator(_registered_model)]  # `train.model`, `compare.models`
+
+
+class ModelSettings(BaseModel):
+    """`train.models` in params: one section per registered model, each validated by that
+    model's settings class, errors under its dotted key (`train.models.<name>.<key>`);
+    `train.model` picks one. Sections read as attributes: `params.train.models.cascade`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_sections(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw  # pydantic refuses it with the usual message
+        names = model_names()
+        problems = [
+            InitErrorDetails(type="extra_forbidden", loc=(name,), input=raw[name])
+            for name in raw
+            if name not in names
+        ]
+        sections = {}
+        for name in names:
+            section = raw.get(name, {})
+            try:  # the names as context: a cascade's parts, an ensemble's members
+                sections[name] = settings_class(name).model_validate(
+                    section, context={"models": names}
+                )
+            except ValidationError as error:
+                problems += [_located(problem, name) for problem in error.errors()]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return sections
+
+
+def _located(problem: Any, name: str) -> InitErrorDetails:
+    """A settings class's error, placed under its model's section."""
+    kind = problem["type"]
+    error = (
+        kind
+        if kind in ("extra_forbidden", "missing")
+        else PydanticCustomError(kind, problem["msg"])
     )
+    return InitErrorDetails(type=error, loc=(name, *problem["loc"]), input=problem["input"])

@@ -18,7 +18,8 @@ from typing import Any, Self
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.encoder import bundled_encoder_path, load_sentence_transformer
+from pipeline.encoders.base import bundled_encoder_path
+from pipeline.encoders.torch_encoder import load_sentence_transformer
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
 from pipeline.models.base import StanceClassifier
@@ -27,13 +28,6 @@ from pipeline.models.safe_io import dump_estimator, load_estimator
 
 _BODY = "body"
 _HEAD = "head.skops"
-_DEFAULTS: dict[str, Any] = {
-    "max_steps": 64,
-    "batch_size": 16,
-    "body_learning_rate": 2e-5,
-    "C": 1.0,
-    "encoder_path": None,
-}
 # Windows per forward pass when embedding for the head and for prediction.
 _ENCODE_BATCH = 32
 
@@ -52,16 +46,13 @@ class SetFitClassifier(StanceClassifier):
 
     name = "setfit"
 
-    def _setting(self, key: str) -> Any:
-        return self.settings.get(key, _DEFAULTS[key])
-
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
         targets = self._check_fit_input(texts, labels)
         _seed_everything(self.seed)
         model = _setfit_model(
-            _load_body(self._setting("encoder_path")),
+            _load_body(self.settings.get("encoder_path")),
             LogisticRegression(
-                C=self._setting("C"),
+                C=self.setting("C"),
                 class_weight="balanced",
                 max_iter=2000,
                 random_state=self.seed,
@@ -83,9 +74,9 @@ class SetFitClassifier(StanceClassifier):
             arguments = TrainingArguments(
                 output_dir=scratch,
                 logging_dir=scratch,
-                max_steps=self._setting("max_steps"),
-                batch_size=self._setting("batch_size"),
-                body_learning_rate=self._setting("body_learning_rate"),
+                max_steps=self.setting("max_steps"),
+                batch_size=self.setting("batch_size"),
+                body_learning_rate=self.setting("body_learning_rate"),
                 seed=self.seed,
                 report_to="none",
                 show_progress_bar=False,

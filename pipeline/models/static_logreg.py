@@ -1,5 +1,5 @@
 """`static_logreg`: the fast tier. `hybrid_logreg`'s features and actor gate, with the
-MiniLM embedding replaced by a static one distilled from it (`pipeline.static_encoder`).
+MiniLM embedding replaced by a static one distilled from it (`pipeline.encoders.static_encoder`).
 
 Everything but the paragraph vector is shared with `hybrid_logreg`: the TF-IDF
 block, the actor-mention and rule-vote features, the gate, and the temperature
@@ -16,8 +16,8 @@ from typing import Any, Self
 
 import numpy as np
 
+from pipeline.encoders.static_encoder import static_encoder
 from pipeline.models.hybrid_logreg import HybridLogreg
-from pipeline.static_encoder import static_encoder
 
 _STATIC = "static"  # the copy of the distilled table inside a saved model
 

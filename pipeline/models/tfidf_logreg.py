@@ -31,8 +31,8 @@ class TfidfLogreg(StanceClassifier):
                 (
                     "tfidf",
                     TfidfVectorizer(
-                        ngram_range=(1, self.settings.get("ngram_max", 2)),
-                        min_df=self.settings.get("min_df", 1),
+                        ngram_range=(1, self.setting("ngram_max")),
+                        min_df=self.setting("min_df"),
                         sublinear_tf=True,
                         strip_accents="unicode",
                     ),
@@ -40,7 +40,7 @@ class TfidfLogreg(StanceClassifier):
                 (
                     "logreg",
                     LogisticRegression(
-                        C=self.settings.get("C", 4.0),
+                        C=self.setting("C"),
                         class_weight="balanced",
                         max_iter=2000,
                         random_state=self.seed,

@@ -17,7 +17,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from pipeline.encoder import bundled_encoder_path, use_offline_hub
+from pipeline.encoders.base import bundled_encoder_path, use_offline_hub
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path
 from pipeline.models.base import StanceClassifier
@@ -129,11 +129,11 @@ class TransformerClassifier(StanceClassifier):
 
         return TrainingArguments(
             output_dir=output_dir,
-            num_train_epochs=float(self.settings.get("epochs", 3.0)),
-            per_device_train_batch_size=int(self.settings.get("batch_size", 16)),
-            learning_rate=float(self.settings.get("learning_rate", 5e-5)),
-            weight_decay=float(self.settings.get("weight_decay", 0.01)),
-            warmup_ratio=float(self.settings.get("warmup_ratio", 0.1)),
+            num_train_epochs=float(self.setting("epochs")),
+            per_device_train_batch_size=int(self.setting("batch_size")),
+            learning_rate=float(self.setting("learning_rate")),
+            weight_decay=float(self.setting("weight_decay")),
+            warmup_ratio=float(self.setting("warmup_ratio")),
             lr_scheduler_type="linear",
             seed=self.seed,
             data_seed=self.seed,

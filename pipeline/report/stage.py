@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.artifacts import model_folder, read_card
 from pipeline.config import Params
 from pipeline.csvfile import frame_to_csv, write_csv
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table
-from pipeline.models.persist import CARD_FILE, load_model
+from pipeline.models.persist import load_model
 from pipeline.report.charts import Trends
 from pipeline.report.groups import GROUP_COLUMNS, build_groups
 from pipeline.report.html import render_report
@@ -32,11 +33,11 @@ from pipeline.report.summary import (
     add_shrinkage,
     add_stance,
     evidence,
+    index_settings,
     summarize,
 )
 from pipeline.report.timeline import TIMELINE_COLUMNS, build_timeline
 from pipeline.segment.manifest import is_outlet_column
-from pipeline.train.stage import model_folder
 
 log = logging.getLogger(__name__)
 
@@ -46,30 +47,6 @@ INDEX_DEFINITION = (
     "mean over the paragraphs of P(favor) - P(against); gold index: mean of +1 (favor), "
     "-1 (against), 0 (none) over gold-labelled paragraphs"
 )
-
-
-def index_settings(params: Params) -> IndexSettings:
-    """The report section of params as the summaries need it."""
-    report = params.report
-    return IndexSettings(
-        labels=(params.favor_label, params.against_label, params.neutral_label),
-        bootstrap_samples=report.bootstrap_samples,
-        confidence=report.confidence,
-        seed=report.seed,
-        evidence_per_side=report.evidence_per_side,
-        min_evidence_stance=report.min_evidence_stance,
-    )
-
-
-def read_card(folder: Path) -> dict:
-    """The model card the train stage wrote; the report quotes it."""
-    path = folder / CARD_FILE
-    if not path.is_file():
-        raise InputDataError(f"{display_path(folder)}: no trained model; run `stance train` first")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputDataError(f"{display_path(path)}: damaged model card ({error})") from None
 
 
 def score_paragraphs(
@@ -202,7 +179,9 @@ def run_report(params: Params) -> dict:
             f"{display_path(paths.oof)}: predictions of {', '.join(evaluated)} but the model in "
             f"{display_path(folder)} is {card.get('model_id')}; re-run `dvc repro`"
         )
-    settings = index_settings(params)
+    settings = index_settings(
+        (params.favor_label, params.against_label, params.neutral_label), params.report
+    )
     scored = score_paragraphs(paragraphs, oof, params, folder)
     summary, articles, frame = build_report(scored, settings)
     labels = settings.labels

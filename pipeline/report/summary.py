@@ -7,11 +7,14 @@ probabilities came from (`origin`: out-of-fold or the final model).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from pipeline.config import ReportParams
+from pipeline.errors import InputDataError
 from pipeline.report.index import (
     bootstrap_interval,
     cluster_bootstrap_interval,
@@ -34,6 +37,22 @@ class IndexSettings:
     seed: int = 13
     evidence_per_side: int = 3
     min_evidence_stance: float = 0.2
+
+
+def index_settings(labels: Sequence[str], report: ReportParams) -> IndexSettings:
+    """The `report` section of params as the summaries need it, for the labels in
+    (favor, against, none) order; the report and `stance score` both build it here."""
+    if len(labels) != 3:
+        raise InputDataError(f"the model has {len(labels)} labels; scoring needs three")
+    favor, against, none = labels
+    return IndexSettings(
+        labels=(favor, against, none),
+        bootstrap_samples=report.bootstrap_samples,
+        confidence=report.confidence,
+        seed=report.seed,
+        evidence_per_side=report.evidence_per_side,
+        min_evidence_stance=report.min_evidence_stance,
+    )
 
 
 def add_stance(scored: pd.DataFrame, settings: IndexSettings) -> pd.DataFrame:

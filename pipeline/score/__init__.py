@@ -5,8 +5,9 @@ article at a time (`tables` reads parquet/jsonl tables of articles), `core`
 batches paragraphs through the model and computes each article's index as the
 report does, `formats` writes table/json/jsonl/csv, `folder` the parquet folder,
 `model` is the Python API (`StanceModel`) and `stage` the shell the CLI calls.
-`ray_engine` runs the same functions on a Ray cluster (`--engine ray`; Ray is
-imported there only).
+`stage` hands a `ScoreRequest` (`request`) to one of two sibling engines with the
+same signature: `local_engine` scores in this process, `ray_engine` runs the same
+functions on a Ray cluster (`--engine ray`; Ray is imported there only).
 """
 
 # Paragraphs per model call. Larger batches let the encoder group windows of

@@ -18,8 +18,8 @@ import numpy as np
 
 from pipeline.report.index import bootstrap_interval, group_seed, paragraph_stance, stance_index
 from pipeline.report.summary import IndexSettings
-from pipeline.segment.core import Segmentation
-from pipeline.segment.stage import Document, paragraph_id
+from pipeline.segment.core import Segmentation, paragraph_id
+from pipeline.segment.files import Document
 
 # Probabilities and indices are written with the report's precision.
 DIGITS = 4

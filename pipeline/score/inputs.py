@@ -29,18 +29,14 @@ from typing import BinaryIO
 
 from pipeline.config import SegmentParams
 from pipeline.errors import DocumentError, InputDataError, StanceError
-from pipeline.io import decode_text, display_path, find_files, os_reason
+from pipeline.io import decode_text, display_path
 from pipeline.score.core import SegmentedDocument, segmented_document
 from pipeline.score.tables import TableRow, count_rows, is_table, read_table
-from pipeline.segment.manifest import ManifestRow, read_manifest
 
-# The segment stage's rule for files without a manifest row; its ids depend on it.
-from pipeline.segment.stage import (
-    Document,
-    doc_id_from_path,
-    segment_article_text,
-    segment_document,
-)
+# The segment stage's file search and rule for files without a manifest row; ids depend on it.
+from pipeline.segment.files import Document, documents_at
+from pipeline.segment.manifest import ManifestRow
+from pipeline.segment.stage import segment_article_text, segment_document
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +162,12 @@ def list_inputs(paths: Sequence[Path | str], options: ReadOptions) -> list[Input
             inputs.append(StandardInput())
             continue
         try:
-            documents, refused = documents_at(Path(argument), options)
+            documents, refused = documents_at(
+                Path(argument),
+                extensions=options.segment.extensions,
+                manifest_name=options.manifest_name,
+                source=options.source or "",
+            )
         except InputDataError as error:
             inputs.append(UnusableArgument(str(error)))
             continue
@@ -234,54 +235,6 @@ def table_article(row: TableRow, options: ReadOptions) -> SegmentedDocument:
     meta = row.meta if row.meta.source else replace(row.meta, source=options.source or "")
     html = looks_like_html(row.text) if row.html is None else row.html
     return segment_article(row.text, meta, options, doc=row.doc, html=html)
-
-
-def documents_at(path: Path, options: ReadOptions) -> tuple[list[Document], list[str]]:
-    """The article files a PATH names, each with its manifest row or a derived one, and a
-    message for each path in a folder that was passed over.
-
-    A folder is searched recursively for the segment extensions as the segment stage
-    searches the corpus (`find_files`: hidden files skipped; a link that leads out of the
-    folder, or a subfolder that cannot be listed, passed over); a file is taken whatever
-    its extension and wherever it links (a table's rows bring their own metadata; its
-    manifest row goes unused).
-    """
-    name = display_path(path)
-    try:
-        is_folder, is_file = path.is_dir(), path.is_file()
-    except OSError as error:  # a path under a folder that cannot be entered
-        raise InputDataError(f"{name}: {os_reason(error)}") from None
-    refused: list[str] = []
-    if is_folder:
-        found = find_files(path, options.segment.extensions)
-        folder, files, refused = path, found.files, list(found.refused.values())
-        if not files and not refused:
-            raise InputDataError(
-                f"{name}: no article files ({', '.join(options.segment.extensions)})"
-            )
-    elif is_file:
-        folder, files = path.parent, [path]
-    else:
-        raise InputDataError(f"{name}: no such file or folder")
-    rows = _manifest_rows(folder / options.manifest_name) if files else {}
-    documents = []
-    for file in files:
-        relative = file.relative_to(folder).as_posix()
-        row = rows.get(relative) or ManifestRow(
-            doc_id=doc_id_from_path(relative), file=relative, source=options.source or ""
-        )
-        documents.append(Document(file, row))
-    return documents, refused
-
-
-def _manifest_rows(manifest: Path) -> dict[str, ManifestRow]:
-    """Rows of the folder's manifest by file, or none when the folder has no manifest."""
-    try:
-        if not manifest.is_file():
-            return {}
-        return {row.file: row for row in read_manifest(manifest)}
-    except OSError as error:  # without its manifest, the folder's sources would be wrong
-        raise InputDataError(f"{display_path(manifest)}: {os_reason(error)}") from None
 
 
 def read_stdin(stdin: BinaryIO | None, options: ReadOptions) -> SegmentedDocument:

@@ -11,19 +11,19 @@ paragraphs across articles. Runs offline, on CPU.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.artifacts import card_sha256
 from pipeline.config import EncoderBackend, EncoderParams, Params, ReportParams
-from pipeline.encoder import EncodingOptions, encoding, use_offline_hub
+from pipeline.encoders.base import EncodingOptions, use_offline_hub
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
-from pipeline.models.persist import CARD_FILE, TrainedModel, load_model
-from pipeline.report.summary import IndexSettings
+from pipeline.models.persist import TrainedModel, load_model
+from pipeline.report.summary import IndexSettings, index_settings
 from pipeline.score import DEFAULT_BATCH_SIZE
 from pipeline.score.core import ScoredDocument, SegmentedDocument, score_documents
 from pipeline.score.inputs import DocumentStream, ReadOptions, looks_like_html, segment_article
@@ -66,22 +66,7 @@ class ScoredFiles:
 
 def read_model_info(folder: Path, model: TrainedModel) -> ModelInfo:
     """Which model a loaded folder holds: its kind, card id and the card's SHA-256."""
-    card_path = folder / CARD_FILE
-    card_hash = hashlib.sha256(card_path.read_bytes()).hexdigest() if card_path.is_file() else None
-    return ModelInfo(model.classifier.name, model.card.get("model_id"), card_hash)
-
-
-def index_settings(labels: Sequence[str], report: ReportParams) -> IndexSettings:
-    """The report's index settings for a model's labels (favor, against, none)."""
-    if len(labels) != 3:
-        raise InputDataError(f"the model has {len(labels)} labels; scoring needs three")
-    favor, against, none = labels
-    return IndexSettings(
-        labels=(favor, against, none),
-        bootstrap_samples=report.bootstrap_samples,
-        confidence=report.confidence,
-        seed=report.seed,
-    )
+    return ModelInfo(model.classifier.name, model.card.get("model_id"), card_sha256(folder))
 
 
 class StanceModel:
@@ -95,14 +80,12 @@ class StanceModel:
         read: ReadOptions | None = None,
         report: ReportParams | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        encoding: EncodingOptions | None = None,
     ) -> None:
         self.model = model
         self.info = info
         self.read = read or ReadOptions()
         self.report = report or ReportParams()
         self.batch_size = batch_size
-        self.encoding = encoding or EncodingOptions()
 
     @classmethod
     def load(
@@ -134,7 +117,11 @@ class StanceModel:
         folder = Path(folder)
         if not folder.is_dir():
             raise InputDataError(f"{display_path(folder)}: model folder not found")
-        model = load_model(folder, trusted_encoder=params.encoder.path if params else None)
+        model = load_model(
+            folder,
+            trusted_encoder=params.encoder.path if params else None,
+            encoding=options,
+        )
         info = read_model_info(folder, model)
         read = (
             ReadOptions(segment=params.segment, manifest_name=params.paths.manifest.name)
@@ -147,13 +134,10 @@ class StanceModel:
             read=read,
             report=params.report if params is not None else None,
             batch_size=batch_size,
-            encoding=options,
         )
         index_settings(scorer.labels, scorer.report)  # a model without three labels fails here
         scorer.predict_proba([_WARM_UP])  # loads the encoder now, not in the first batch
-        reset = getattr(model.classifier, "reset_counts", None)
-        if reset is not None:  # a cascade counts escalations: the warm-up is not the user's
-            reset()
+        model.classifier.reset_counts()  # a cascade's escalations: the warm-up is not the user's
         return scorer
 
     @property
@@ -164,14 +148,18 @@ class StanceModel:
     def settings(self) -> IndexSettings:
         return index_settings(self.labels, self.report)
 
+    @property
+    def encoding(self) -> EncodingOptions:
+        """How this model's encoders run: given to its classifier when it was loaded."""
+        return self.model.classifier.encoding_options
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities of paragraph texts, columns in `labels` order.
 
-        The encoder runs with this model's own options (backend, cache), whatever
-        other models in the process use.
+        The encoder runs with the options the classifier was loaded with (backend,
+        cache), whatever other models in the process use.
         """
-        with encoding(self.encoding):
-            return self.model.predict_proba(list(texts))
+        return self.model.predict_proba(list(texts))
 
     def score_documents(self, documents: Iterable[SegmentedDocument]) -> Iterator[ScoredDocument]:
         """Score segmented articles in order, batching paragraphs across them."""

@@ -38,11 +38,11 @@ import numpy as np
 
 from pipeline import errors
 from pipeline.config import EncoderBackend, Params, ReportParams
-from pipeline.encoder import available_cores
-from pipeline.errors import ConfigError, DocumentError, EngineError, StanceError
+from pipeline.encoders.base import available_cores
+from pipeline.errors import ConfigError, DocumentError, EngineError, StanceError, error_line
 from pipeline.io import display_path
 from pipeline.models.persist import load_model
-from pipeline.score import DEFAULT_BATCH_SIZE
+from pipeline.report.summary import index_settings
 from pipeline.score.core import SegmentedDocument
 from pipeline.score.folder import check_output_folder, finish_folder, staged_folder, write_shard
 from pipeline.score.formats import OutputFormat, Totals
@@ -57,10 +57,10 @@ from pipeline.score.inputs import (
     read_input,
     table_article,
 )
-from pipeline.score.model import StanceModel, index_settings, read_model_info
-from pipeline.score.stage import ScoreRun
+from pipeline.score.model import StanceModel, read_model_info
+from pipeline.score.request import ScoreRequest, ScoreRun
 from pipeline.score.tables import TableRow, read_table
-from pipeline.segment.stage import Document
+from pipeline.segment.files import Document
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -128,22 +128,7 @@ def import_ray() -> ModuleType:
     return ray
 
 
-def score_on_ray(
-    paths: Sequence[Path | str],
-    folder: Path,
-    params: Params | None,
-    *,
-    output: Path | None,
-    output_format: OutputFormat | None = None,
-    source: str | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    strict: bool = False,
-    backend: EncoderBackend | None = None,
-    cache: bool | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    stdin: BinaryIO | None = None,
-) -> ScoreRun:
+def score_on_ray(request: ScoreRequest) -> ScoreRun:
     """Score the inputs on Ray into the parquet folder `output`, as `score_paths` would.
 
     Everything a user can get wrong (the output, the model, the inputs' listing, the
@@ -151,37 +136,39 @@ def score_on_ray(
     to Ray keeps its connection; otherwise the run connects to `address` (default
     $RAY_ADDRESS), or starts a local instance with this machine's cores and shuts it down.
     """
-    if output_format not in (None, OutputFormat.parquet):
-        raise ConfigError(f"--engine ray writes parquet only, not {output_format}")
-    if output is None:
+    if request.output_format not in (None, OutputFormat.parquet):
+        raise ConfigError(f"--engine ray writes parquet only, not {request.output_format}")
+    if request.output is None:
         raise ConfigError("--engine ray writes a folder of parquet tables; pass --output DIR")
+    output = request.output
     check_output_folder(output)
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers must be at least 1, not {workers}")
+    if request.workers is not None and request.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {request.workers}")
+    folder, params = request.folder, request.params
     ray = import_ray()
     # weights only: the encoder loads in the actors
     trained = load_model(folder, trusted_encoder=params.encoder.path if params else None)
     info, labels = read_model_info(folder, trained), trained.labels
     index_settings(labels, params.report if params else ReportParams())  # three labels
-    read = _read_options(params, source)
-    inputs = list_inputs(paths, read)
+    read = _read_options(params, request.source)
+    inputs = list_inputs(request.paths, read)
     job = ScoringJob(
         folder=folder.resolve(),
         params=params,
         read=read,
-        batch_size=batch_size,
-        backend=backend,
-        cache=cache,
+        batch_size=request.batch_size,
+        backend=request.backend,
+        cache=request.cache,
         cwd=str(Path.cwd()),
     )
-    with ray_session(ray, address) as (cpus, nodes):
-        cluster = Cluster(cpus=cpus, workers=workers or max(1, int(cpus)), nodes=nodes)
+    with ray_session(ray, request.address) as (cpus, nodes):
+        cluster = Cluster(cpus=cpus, workers=request.workers or max(1, int(cpus)), nodes=nodes)
         block = articles_per_block(expected_articles(inputs), cluster.workers)
-        units = work_units(inputs, read, stdin, articles_per_block=block)
+        units = work_units(inputs, read, request.stdin, articles_per_block=block)
         with staged_folder(output) as staging, _quiet_ray_data(ray):
             job = replace(job, staging=str(staging.resolve()), threads=cluster.threads)
             dataset = build_pipeline(ray, units, job, cluster, articles_per_block=block)
-            totals, failed = _gather(dataset, strict=strict)
+            totals, failed = _gather(dataset, strict=request.strict)
             finish_folder(staging, info, labels, engine="ray", totals=totals, failed=failed)
     log.info(
         "score: %d paragraphs from %d documents (%d failed) -> %s (ray, %d workers)",
@@ -368,7 +355,7 @@ class ArticleScorer:
 
     The model lives on a thread of its own: Ray Data calls an actor from threads of its
     choosing, and the encoder cache's SQLite connection serves only the thread that
-    opened it (`pipeline.embedding_store`). A model that will not load for a reason the
+    opened it (`pipeline.encoders.store`). A model that will not load for a reason the
     user can fix (a `StanceError`) does not fail the actor: Ray would pass the error on
     as a traceback's text. The actor answers each block with it instead, and the driver
     raises it again, one line and its exit code as locally.
@@ -488,7 +475,9 @@ def ray_session(ray: ModuleType, address: str | None) -> Iterator[tuple[float, i
             ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as error:
         where = address or "a local Ray instance"
-        raise EngineError(f"{where}: Ray could not start or connect ({_one_line(error)})") from None
+        raise EngineError(
+            f"{where}: Ray could not start or connect ({error_line(error, limit=300)})"
+        ) from None
     try:
         yield _cluster_size(ray)
     finally:
@@ -580,8 +569,3 @@ def _captured_warnings() -> Iterator[list[str]]:
         yield messages
     finally:
         logger.removeHandler(handler)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text[:300] or type(error).__name__

@@ -23,14 +23,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import InputDataError
+from pipeline.errors import InputDataError, error_line
 from pipeline.io import display_path
+from pipeline.segment.files import doc_id_from_path
 from pipeline.segment.manifest import ManifestRow
 
 # The manifest's own row check (doc_id rule, whitespace), so a table row obeys what a
 # manifest row obeys.
 from pipeline.segment.manifest import parse_row as parse_manifest_row
-from pipeline.segment.stage import doc_id_from_path
 
 TABLE_SUFFIXES = (".parquet", ".jsonl")
 TEXT = "text"
@@ -167,7 +167,7 @@ def _parquet_records(path: Path, name: str) -> Iterator[tuple[int, object]]:
     try:
         table = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
-        raise InputDataError(f"{name}: not a readable parquet file ({_one_line(error)})") from None
+        raise InputDataError(f"{name}: not a readable parquet file ({error_line(error)})") from None
     with table:
         columns = _parquet_columns(table.schema_arrow, name)
         number = 0
@@ -177,7 +177,7 @@ def _parquet_records(path: Path, name: str) -> Iterator[tuple[int, object]]:
                     number += 1
                     yield number, record
         except (pa.ArrowException, OSError) as error:
-            message = f"{name}: unreadable after row {number} ({_one_line(error)})"
+            message = f"{name}: unreadable after row {number} ({error_line(error)})"
             raise InputDataError(message) from None
 
 
@@ -201,7 +201,3 @@ def _holds_strings(kind: pa.DataType) -> bool:
     return (
         pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
     )
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())

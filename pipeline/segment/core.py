@@ -19,7 +19,7 @@ from typing import Literal
 
 from pipeline.segment.chrome import AUTHOR_BIO_TAIL, chrome_reason, is_author_bio
 from pipeline.segment.markup import Line, parse_line
-from pipeline.text import clean_text, count_words, text_key
+from pipeline.text import clean_text, count_words, sha256_hex, text_key
 
 UnitKind = Literal["text", "heading", "bullet"]
 
@@ -323,3 +323,9 @@ def _with_sections(
         else:
             paragraphs.append(Paragraph(len(paragraphs), section, unit.text))
     return tuple(paragraphs)
+
+
+def paragraph_id(doc_id: str, text: str) -> str:
+    """Stable id: the document's id plus a hash of the paragraph's normalised text."""
+    digest = sha256_hex(doc_id + "\n" + text_key(text))
+    return f"{doc_id}:{digest[:12]}"

@@ -22,17 +22,15 @@ from pipeline.errors import DocumentError, InputDataError
 from pipeline.io import (
     atomic_output,
     display_path,
-    find_files,
-    outside_folder,
     read_text_file,
     write_parquet,
 )
-from pipeline.segment.core import Segmentation, segment_text
+from pipeline.segment.core import Segmentation, paragraph_id, segment_text
+from pipeline.segment.files import Document, discover_documents
 from pipeline.segment.manifest import (
     OUTLET_COLUMNS,
     ManifestRow,
     is_outlet_column,
-    read_manifest,
 )
 from pipeline.segment.markup import html_metadata, html_to_markdown
 from pipeline.text import count_words, sha256_hex, text_key
@@ -55,19 +53,6 @@ PARAGRAPH_SCHEMA = pa.schema(
 _HTML_SUFFIXES = (".html", ".htm")
 
 
-@dataclass(frozen=True)
-class Document:
-    """One article to segment: where it is and what the manifest says about it."""
-
-    path: Path
-    meta: ManifestRow
-
-    @property
-    def source(self) -> str:
-        """The outlet; an unattributed document is its own group, never pooled with others."""
-        return self.meta.source or f"unknown:{self.meta.doc_id}"
-
-
 @dataclass
 class CorpusSegmentation:
     """Paragraph rows of a whole corpus, with what was skipped or dropped."""
@@ -76,67 +61,6 @@ class CorpusSegmentation:
     skipped: list[str] = field(default_factory=list)  # "file: reason", one per document
     dropped: Counter = field(default_factory=Counter)  # chrome rule -> lines
     n_documents: int = 0
-
-
-def paragraph_id(doc_id: str, text: str) -> str:
-    """Stable id: the document's id plus a hash of the paragraph's normalised text."""
-    digest = sha256_hex(doc_id + "\n" + text_key(text))
-    return f"{doc_id}:{digest[:12]}"
-
-
-def discover_documents(
-    corpus_dir: Path, manifest: Path, extensions: tuple[str, ...]
-) -> list[Document]:
-    """Pair every article file in `corpus_dir` with its manifest row, in doc_id order."""
-    if not corpus_dir.is_dir():
-        raise InputDataError(f"{display_path(corpus_dir)}: corpus folder not found")
-    found = find_files(corpus_dir, extensions)  # links out of the corpus are refused
-    for message in found.refused.values():
-        log.warning("%s; skipped", message)
-    files = {path.relative_to(corpus_dir).as_posix(): path for path in found.files}
-    if manifest.is_file():
-        rows = read_manifest(manifest)
-    else:
-        log.warning("%s: no manifest; sources and titles are unknown", display_path(manifest))
-        rows = []
-    documents = []
-    for row in rows:
-        path = corpus_dir / row.file
-        if path in found.refused:
-            continue  # warned about above
-        if not path.is_file():
-            raise InputDataError(
-                f"{display_path(manifest)}: lists {row.file!r}, which is not in "
-                f"{display_path(corpus_dir)}"
-            )
-        outside = outside_folder(path, corpus_dir)
-        if outside is not None:
-            log.warning("%s; skipped", outside)
-            continue
-        files.pop(row.file, None)
-        documents.append(Document(path, row))
-    listed = {document.meta.doc_id for document in documents}
-    for relative, path in files.items():
-        doc_id = doc_id_from_path(relative)
-        if doc_id in listed:
-            raise InputDataError(
-                f"{display_path(path)}: has no manifest row and its derived doc_id {doc_id!r} "
-                "clashes with a listed document"
-            )
-        log.warning("%s: no row in %s; source unknown", display_path(path), display_path(manifest))
-        documents.append(Document(path, ManifestRow(doc_id=doc_id, file=relative)))
-        listed.add(doc_id)
-    if not documents:
-        raise InputDataError(
-            f"{display_path(corpus_dir)}: no article files ({', '.join(extensions)})"
-        )
-    return sorted(documents, key=lambda document: document.meta.doc_id)
-
-
-def doc_id_from_path(relative: str) -> str:
-    """The doc_id of a file without a manifest row: its relative path, made id-safe."""
-    stem = relative.rsplit(".", 1)[0]
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or "doc"
 
 
 def segment_document(document: Document, settings: SegmentParams) -> tuple[Document, Segmentation]:

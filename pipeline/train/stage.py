@@ -16,25 +16,20 @@ import numpy as np
 import pandas as pd
 
 from pipeline import __version__
+from pipeline.artifacts import model_folder
 from pipeline.config import Params
-from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.errors import InputDataError
 from pipeline.evaluate.loso import model_id
 from pipeline.evaluate.stage import read_labels
 from pipeline.io import display_path
 from pipeline.label.dataset import load_dataset
 from pipeline.models.calibration import fit_temperature
+from pipeline.models.factory import build_model
 from pipeline.models.persist import save_model
-from pipeline.models.registry import build_model
 from pipeline.train.card import git_provenance, library_versions, render_card
 from pipeline.train.data import data_fingerprint, training_rows_from_dataset
 
 log = logging.getLogger(__name__)
-
-
-def model_folder(params: Params) -> Path:
-    """Where `dvc repro` saves the model chosen by `train.model`."""
-    return params.paths.models / params.train.model
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -88,7 +83,6 @@ def out_of_fold_with_text(params: Params, labels: pd.DataFrame) -> pd.DataFrame:
 
 def run_train(params: Params) -> Path:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
-    configure_encoding(EncodingOptions.from_params(params.encoder))
     labels = read_labels(params.paths.labels)
     identifier = model_id(params)
     evaluation = _read_json(params.paths.eval_metrics, "evaluation metrics")

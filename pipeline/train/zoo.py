@@ -2,7 +2,8 @@
 
 `make compare` runs this for every name in `compare.models` (the matrix stage of
 `compare/dvc.yaml`). The model lands in `<paths.models>/zoo/<name>/` with its card
-and out-of-fold predictions, its grouped metrics in `<paths.metrics>/zoo/<name>.json`;
+and out-of-fold predictions, its grouped metrics in `<paths.metrics>/zoo/<name>.json`
+and their headline (`pipeline.headline`) in `zoo/headline/<name>.json` and `<name>.dev.json`;
 the default pipeline's own outputs (`paths.oof`, `paths.eval_metrics`, the plots
 and `models/<train.model>/`) are left alone.
 """
@@ -42,6 +43,7 @@ def build_zoo_model(params: Params, name: str) -> Path:
                 "oof": scratch / "oof.parquet",
                 "dev_predictions": scratch / "dev.parquet",
                 "eval_metrics": scratch / "eval.json",
+                "headline_metrics": scratch / "headline",
                 "plots": scratch / "plots",
                 "models": zoo_folder(params),
             }
@@ -52,4 +54,7 @@ def build_zoo_model(params: Params, name: str) -> Path:
         folder = run_train(variant)
         with atomic_output(metrics) as stream:
             stream.write(paths.eval_metrics.read_bytes())
+        for headline, suffix in (("eval.json", ".json"), ("dev.json", ".dev.json")):
+            with atomic_output(metrics.parent / "headline" / f"{name}{suffix}") as stream:
+                stream.write((paths.headline_metrics / headline).read_bytes())
     return folder

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from pipeline.annotate import queue as queue_module
-from pipeline.annotate.queue import NearDuplicateIndex, run_queue
+from pipeline.annotate.duplicates import NearDuplicateIndex
+from pipeline.annotate.queue import run_queue
 from pipeline.models.persist import save_model
 from pipeline.models.tfidf_logreg import TfidfLogreg
 from pipeline.text import sha256_hex

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotate.session import KeyMap, read_queue, shorten
+from pipeline.annotate.keys import KeyMap
+from pipeline.annotate.queue_file import read_queue
+from pipeline.annotate.session import shorten
 from pipeline.config import Params, load_params
 from pipeline.errors import InputDataError
 from pipeline.label.annotations import read_gold_log, resolve_gold

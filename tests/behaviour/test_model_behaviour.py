@@ -19,8 +19,9 @@ from pipeline.config import load_params
 from pipeline.evaluate.behaviour import read_cases, score_behaviour
 from pipeline.label.stage import run_label
 from pipeline.models.base import StanceClassifier
-from pipeline.models.registry import build_model
-from pipeline.segment.stage import discover_documents, run_segment, segment_corpus
+from pipeline.models.factory import build_model
+from pipeline.segment.files import discover_documents
+from pipeline.segment.stage import run_segment, segment_corpus
 from pipeline.train.data import training_rows
 from tests.conftest import REPO, article, write_manifest
 

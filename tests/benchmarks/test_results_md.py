@@ -255,3 +255,11 @@ def test_a_file_in_an_older_format_is_left_out(tmp_path: Path) -> None:
     old_throughput = {"paragraphs": 2000, "stance_score": {"batch_size_128": {}}}
     markdown = write(tmp_path, {"score_throughput": old_throughput}).read_text(encoding="utf-8")
     assert "## 1. Scoring throughput\n\nNot run." in markdown
+
+
+def test_machine_prose_comes_from_the_recorded_machine() -> None:
+    assert results_md.machine_words({"machine": MACHINE}) == "2 cores (Test CPU)"
+    assert results_md.machine_words({"machine": {"cpu_model": "Other"}}) == "Other"
+    assert results_md.machine_words(None) == "the measuring machine"
+    source = (BENCHMARKS / "results_md.py").read_text(encoding="utf-8")
+    assert "AVX2" not in source and "VNNI" not in source and "this machine" not in source

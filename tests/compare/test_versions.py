@@ -8,14 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.compare.cards import ABSENT, CardDifference, card_differences, flatten_card
 from pipeline.compare.versions import (
-    ABSENT,
-    CardDifference,
     Version,
-    card_differences,
     check_same_gold,
     common_gold,
-    flatten_card,
     load_version,
     make_version,
 )

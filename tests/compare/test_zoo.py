@@ -24,6 +24,10 @@ def test_zoo_model_lands_beside_the_default_and_leaves_it_alone(mini: MiniProjec
     metrics = json.loads((mini.root / "metrics/zoo/embed_logreg.json").read_text("utf-8"))
     assert card["model"] == "embed_logreg" and metrics["model_id"] == card["model_id"]
     assert card["grouped_cv"] == metrics
+    headlines = mini.root / "metrics" / "zoo" / "headline"
+    headline = json.loads((headlines / "embed_logreg.json").read_text("utf-8"))
+    assert headline["macro_f1"] == metrics["macro_f1"] and headline["n"] == metrics["n"]
+    assert (headlines / "embed_logreg.dev.json").is_file()
     oof = pd.read_parquet(folder / "oof.parquet")
     assert len(oof) == 9 and oof["text"].str.len().gt(0).all()
     # The default pipeline's outputs are untouched (the zoo only adds files).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.label.aggregate import Aggregate, weighted_vote
-from pipeline.label.base import ABSTAIN, Vote
+from pipeline.lexicon.vote import ABSTAIN, Vote
 
 
 def test_agreeing_votes_raise_confidence() -> None:

@@ -11,8 +11,9 @@ import pytest
 
 from pipeline.config import load_params
 from pipeline.label.annotations import match_annotations, read_gold, read_synthetic
-from pipeline.label.rules import load_rules
-from pipeline.segment.stage import discover_documents, segment_corpus
+from pipeline.lexicon.rules import load_rules
+from pipeline.segment.files import discover_documents
+from pipeline.segment.stage import segment_corpus
 from tests.conftest import REPO
 
 PARAMS = load_params(REPO / "params.yaml")

@@ -10,10 +10,10 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
 from pipeline.config import NliSettings
-from pipeline.encoder import bundled_encoder_path
+from pipeline.encoders.base import bundled_encoder_path
 from pipeline.errors import ConfigError
-from pipeline.label.base import ABSTAIN
 from pipeline.label.nli import NliLabeler
+from pipeline.lexicon.vote import ABSTAIN
 from tests.label.conftest import paragraphs_frame
 
 HYPOTHESES = {

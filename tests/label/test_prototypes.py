@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import PrototypeSettings, load_params
-from pipeline.label.base import ABSTAIN, Vote
 from pipeline.label.prototypes import PrototypeLabeler
+from pipeline.lexicon.vote import ABSTAIN, Vote
 from tests.conftest import REPO
 from tests.label.conftest import BagOfWordsEncoder, paragraphs_frame
 
@@ -85,7 +85,7 @@ def test_real_encoder_tells_relevant_from_irrelevant() -> None:
     """With the bundled MiniLM, on sentences written for this test: paragraphs off the
     proposition get `none`, paragraphs on it do not. (Which side it picks is close to
     chance with this encoder, so that is measured in labeling.json, not asserted.)"""
-    from pipeline.encoder import SentenceEncoder
+    from pipeline.encoders.torch_encoder import SentenceEncoder
 
     params = load_params(REPO / "params.yaml")
     labeler = PrototypeLabeler(

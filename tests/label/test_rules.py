@@ -10,8 +10,9 @@ import yaml
 
 from pipeline.config import load_params
 from pipeline.errors import ConfigError
-from pipeline.label.base import ABSTAIN, Vote
-from pipeline.label.rules import RulesLabeler, load_rules
+from pipeline.label.rules import RulesLabeler
+from pipeline.lexicon.rules import load_rules
+from pipeline.lexicon.vote import ABSTAIN, Vote
 from tests.conftest import REPO
 
 LABELS = ("favor", "against", "none")
@@ -139,7 +140,7 @@ def test_shipped_rules_ignore_a_lone_keyword(shipped: RulesLabeler) -> None:
 
 
 def test_any_of_patterns_joined_or_kept_apart_match_the_same() -> None:
-    from pipeline.label.rules import _any_matcher
+    from pipeline.lexicon.rules import _any_matcher
 
     patterns = [r"\bcracks?\b", r"\brift\b", r"strain(s|ed)?"]
     joined = _any_matcher(patterns)

@@ -10,8 +10,8 @@ import pytest
 
 from pipeline.config import Params, parse_params
 from pipeline.errors import ConfigError
+from pipeline.models.factory import build_model
 from pipeline.models.persist import load_model, save_model
-from pipeline.models.registry import build_model
 from tests.models.test_static_tier import PARAMS, TARGETS, TEXTS, variant
 
 UNSEEN = ["Russia and China will stand together.", "The museum roof", "A wedge could work."]

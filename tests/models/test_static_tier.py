@@ -15,11 +15,11 @@ from tokenizers import Tokenizer
 
 from pipeline.config import Params, load_params, parse_params
 from pipeline.distill.stage import run_distill
+from pipeline.encoders.static_encoder import StaticEncoder
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.evaluate.loso import model_id
+from pipeline.models.factory import build_model
 from pipeline.models.persist import load_model, save_model
-from pipeline.models.registry import build_model
-from pipeline.static_encoder import StaticEncoder
 from tests.conftest import REPO, TINY_WORDS, tiny_static_params
 
 LABELS = ["favor", "against", "none"]
@@ -143,11 +143,17 @@ def test_the_cascade_escalates_exactly_the_unsure_paragraphs(
         cascade.predict_proba(texts), np.where(unsure[:, None], slow, fast)
     )
     assert (cascade.escalated_, cascade.scored_) == (unsure.sum(), len(texts))
+    share = 100 * unsure.sum() / len(texts)
+    assert cascade.run_summary() == (  # what `stance score` logs, through the model interface
+        f"cascade: {unsure.sum()} of {len(texts)} paragraphs ({share:.1f}%) were under "
+        "the threshold 0.60 and went to tfidf_logreg"
+    )
 
     folder = tmp_path / "cascade"
     save_model(cascade, folder, temperature=1.0, card={"model": "cascade"}, readme="#\n")
     assert (folder / "fast" / "static" / "model.safetensors").is_file()
     loaded = load_model(folder).classifier
+    assert loaded.run_summary() is None  # counts start at loading
     np.testing.assert_array_equal(loaded.predict_proba(texts), cascade.predict_proba(texts))
     assert loaded.predict_proba([]).shape == (0, 3)
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from pipeline.encoder import bundled_encoder_path
+from pipeline.encoders.base import bundled_encoder_path
 from pipeline.errors import InputDataError
 from pipeline.models.chunking import pool, sentence_windows
 from pipeline.models.transformer_model import TransformerClassifier, balanced_class_weights

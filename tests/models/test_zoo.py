@@ -11,8 +11,9 @@ import pytest
 
 from pipeline.config import load_params
 from pipeline.errors import InputDataError
+from pipeline.models.factory import build_model
 from pipeline.models.persist import load_model, save_model
-from pipeline.models.registry import MODELS, build_model, model_class
+from pipeline.models.registry import MODELS, model_class
 from tests.conftest import REPO
 
 PARAMS = load_params(REPO / "params.yaml")

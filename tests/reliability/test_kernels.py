@@ -29,7 +29,7 @@ ENCODE = """
 import json, sys
 import pipeline  # pins the kernels first
 import numpy as np
-from pipeline.encoder import SentenceEncoder
+from pipeline.encoders.torch_encoder import SentenceEncoder
 texts = json.loads(sys.stdin.read())
 np.save(sys.argv[1], SentenceEncoder().encode(texts))
 """
@@ -91,7 +91,7 @@ def test_vectors_are_bit_identical_whatever_kernels_the_environment_asks_for(tmp
 MODEL_ID = """
 {first}
 import pipeline
-from pipeline.encoder import SentenceEncoder
+from pipeline.encoders.torch_encoder import SentenceEncoder
 print(SentenceEncoder().model_id)
 """
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.encoder import bundled_encoder_path, check_sentence_folder, load_sentence_transformer
+from pipeline.encoders.base import bundled_encoder_path
+from pipeline.encoders.torch_encoder import check_sentence_folder, load_sentence_transformer
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.models.persist import load_model
 from pipeline.models.safe_io import dump_estimator

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from pipeline.config import SegmentParams
 from pipeline.report.index import bootstrap_interval, paragraph_stance, stance_index
+from pipeline.segment.core import paragraph_id
 from pipeline.segment.manifest import ManifestRow
-from pipeline.segment.stage import paragraph_id, segment_article_text
+from pipeline.segment.stage import segment_article_text
 
 probability_rows = st.lists(
     st.tuples(*(st.floats(0, 1, allow_nan=False) for _ in range(3))).filter(lambda r: sum(r) > 0),

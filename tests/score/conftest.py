@@ -51,7 +51,7 @@ def read_jsonl(text: str) -> list[dict]:
 def _static_variant(model: str, static: Path, **cascade: object) -> object:
     """An unfitted `model` (static_logreg or a cascade over it) configured like the pipeline's."""
     from pipeline.config import load_params
-    from pipeline.models.registry import build_model
+    from pipeline.models.factory import build_model
     from tests.conftest import REPO
 
     params = load_params(REPO / "params.yaml")

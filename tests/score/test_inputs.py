@@ -18,13 +18,9 @@ from pipeline.score.inputs import (
     read_documents,
     segment_article,
 )
+from pipeline.segment.files import Document, discover_documents
 from pipeline.segment.manifest import ManifestRow
-from pipeline.segment.stage import (
-    Document,
-    discover_documents,
-    segment_corpus,
-    segment_document,
-)
+from pipeline.segment.stage import segment_corpus, segment_document
 from tests.conftest import REPO, SEEDS, article, write_manifest
 from tests.score.conftest import ARTICLE
 from tests.segment.test_html import PAGE

@@ -24,8 +24,8 @@ from pipeline.score import ray_engine
 from pipeline.score.folder import read_score_folder
 from pipeline.score.inputs import ReadOptions
 from pipeline.score.model import StanceModel
+from pipeline.segment.files import Document
 from pipeline.segment.manifest import ManifestRow
-from pipeline.segment.stage import Document
 from tests.conftest import run_cli, write_manifest
 from tests.score.conftest import ARTICLE
 

@@ -15,12 +15,12 @@ import pytest
 
 from pipeline.io import display_path
 from pipeline.score import inputs as score_inputs
-from pipeline.score import stage as score_stage
+from pipeline.score import local_engine
 from pipeline.score.core import ScoredDocument
 from pipeline.score.formats import OutputFormat, write_scores
 from pipeline.score.inputs import DocumentStream, read_documents
+from pipeline.score.local_engine import score_paths
 from pipeline.score.model import StanceModel
-from pipeline.score.stage import score_paths
 from tests.conftest import article, run_cli, write_manifest
 from tests.score.conftest import ARTICLE, read_jsonl
 from tests.segment.test_html import PAGE
@@ -166,13 +166,13 @@ def test_the_progress_bar_total_is_known_before_reading(
 ) -> None:
     pq.write_table(pa.table({"text": [numbered(n) for n in range(25)]}), tmp_path / "t.parquet")
     totals: list[int] = []
-    real = score_stage.progress
+    real = local_engine.progress
 
     def spy(items, description, *, total, min_items):
         totals.append(total)
         return real(items, description, total=total, min_items=min_items)
 
-    monkeypatch.setattr(score_stage, "progress", spy)
+    monkeypatch.setattr(local_engine, "progress", spy)
     score_paths(model, [tmp_path / "t.parquet"], output=tmp_path / "out.jsonl")
     assert totals == [25]
 

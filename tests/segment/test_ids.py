@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import Params
-from pipeline.segment.stage import paragraph_id, run_segment
+from pipeline.segment.core import paragraph_id
+from pipeline.segment.stage import run_segment
 from tests.conftest import article, write_manifest
 
 ALPHA = article(

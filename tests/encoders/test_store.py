@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.embedding_store import EmbeddingStore, default_cache_dir, embedding_key
+from pipeline.encoders.store import EmbeddingStore, default_cache_dir, embedding_key
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-LOGGER = "pipeline.embedding_store"
+LOGGER = "pipeline.encoders.store"
 
 
 def vectors_for(texts: list[str], dim: int = 8) -> np.ndarray:

@@ -7,20 +7,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from pipeline import encoder as encoder_module
-from pipeline.embedding_store import EmbeddingStore
-from pipeline.encoder import (
-    CachedEncoder,
-    EncodingOptions,
-    SentenceEncoder,
-    by_length,
-    configure_encoding,
-    encoding_options,
-    make_encoder,
-)
-from pipeline.models.embed_logreg import EmbeddingCache
+from pipeline.encoders import factory
+from pipeline.encoders.base import EncodingOptions, by_length
+from pipeline.encoders.cache import CachedEncoder, EmbeddingCache
+from pipeline.encoders.factory import EmbeddingCaches, make_encoder
+from pipeline.encoders.store import EmbeddingStore
+from pipeline.encoders.torch_encoder import SentenceEncoder
 
 
 class CountingEncoder:
@@ -47,13 +40,6 @@ class CountingEncoder:
             vectors[row] = [len(text), text.count("a"), text.count("e"), 1.0]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
-
-
-@pytest.fixture
-def restore_options():
-    saved = encoding_options()
-    yield
-    configure_encoding(saved)
 
 
 def test_cached_encoder_encodes_each_text_once_across_instances(tmp_path: Path) -> None:
@@ -106,53 +92,41 @@ def test_by_length_puts_similar_lengths_together() -> None:
     assert [texts[i] for i in by_length(texts)] == ["dddd", "ccc", "bb", "a"]
 
 
-def test_make_encoder_follows_the_configured_options(tmp_path: Path, restore_options) -> None:
-    configure_encoding(EncodingOptions(cache=True, cache_dir=tmp_path))
-    cached = make_encoder()
+def test_make_encoder_follows_the_options_it_is_given(tmp_path: Path) -> None:
+    cached = make_encoder(None, EncodingOptions(cache=True, cache_dir=tmp_path))
     assert isinstance(cached, CachedEncoder)
     assert cached.store.path == tmp_path / "embeddings.sqlite"
     assert cached.model_id.endswith("/torch")
-    configure_encoding(EncodingOptions(cache=False))
-    assert isinstance(make_encoder(), SentenceEncoder)
+    assert isinstance(make_encoder(None, EncodingOptions(cache=False)), SentenceEncoder)
 
 
 def test_onnx_backend_falls_back_to_torch_with_a_warning(
-    tmp_path: Path, restore_options, monkeypatch, caplog
+    tmp_path: Path, monkeypatch, caplog
 ) -> None:
-    monkeypatch.setitem(sys.modules, "pipeline.onnx_encoder", None)  # import fails
-    configure_encoding(EncodingOptions(backend="onnx-int8", cache=False, cache_dir=tmp_path))
-    with caplog.at_level(logging.WARNING, logger=encoder_module.__name__):
-        chosen = make_encoder()
+    monkeypatch.setitem(sys.modules, "pipeline.encoders.onnx_encoder", None)  # import fails
+    options = EncodingOptions(backend="onnx-int8", cache=False, cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger=factory.__name__):
+        chosen = make_encoder(None, options)
     assert isinstance(chosen, SentenceEncoder)
     assert "onnx-int8 unavailable" in caplog.text and "PyTorch" in caplog.text
 
 
-class RecordingModel:
-    """A stand-in trained model that records the encoding options it predicts under."""
+def test_memory_caches_are_kept_per_encoder_folder_and_options(monkeypatch) -> None:
+    built: list[tuple[Path | None, str]] = []
 
-    labels = ("favor", "against", "none")
+    def recording_make_encoder(path: Path | None, options: EncodingOptions) -> CountingEncoder:
+        built.append((path, options.backend))
+        return CountingEncoder()
 
-    def __init__(self) -> None:
-        self.backends: list[str] = []
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        self.backends.append(encoding_options().backend)
-        return np.full((len(texts), 3), 1 / 3)
-
-
-def test_each_loaded_model_predicts_with_its_own_backend(restore_options) -> None:
-    from pipeline.score.model import ModelInfo, StanceModel
-
-    info = ModelInfo("stand-in", None, None)
-    fast = StanceModel(RecordingModel(), info, encoding=EncodingOptions(backend="onnx-int8"))
-    plain = StanceModel(RecordingModel(), info, encoding=EncodingOptions(backend="torch"))
-    configure_encoding(EncodingOptions(backend="onnx"))
-    fast.predict_proba(["a"])
-    plain.predict_proba(["b"])
-    fast.predict_proba(["c"])
-    assert fast.model.backends == ["onnx-int8", "onnx-int8"]
-    assert plain.model.backends == ["torch"]
-    assert encoding_options().backend == "onnx"  # the process setting is restored after each
+    monkeypatch.setattr(factory, "make_encoder", recording_make_encoder)
+    caches = EmbeddingCaches()
+    first = caches.get(None, EncodingOptions())
+    assert caches.get(None, EncodingOptions()) is first  # equal options share one cache
+    assert caches.get(None, EncodingOptions(backend="onnx-int8")) is not first
+    assert caches.get("/some/encoder", EncodingOptions()) is not first
+    assert built == [(None, "torch"), (None, "onnx-int8"), (Path("/some/encoder"), "torch")]
+    caches.clear()
+    assert caches.get(None, EncodingOptions()) is not first
 
 
 def test_cache_command_reports_and_clears(tmp_path: Path, monkeypatch) -> None:
@@ -172,17 +146,17 @@ def test_cache_command_reports_and_clears(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_an_onnx_export_that_cannot_be_written_falls_back_to_torch(
-    tmp_path: Path, restore_options, monkeypatch, caplog
+    tmp_path: Path, monkeypatch, caplog
 ) -> None:
-    from pipeline import onnx_encoder
+    from pipeline.encoders import onnx_encoder
     from pipeline.errors import OutputError
 
     def cannot_write(self, texts):
         raise OutputError("cannot write the ONNX export to /read-only/onnx")
 
     monkeypatch.setattr(onnx_encoder.OnnxSentenceEncoder, "encode", cannot_write)
-    configure_encoding(EncodingOptions(backend="onnx", cache=False, cache_dir=tmp_path))
-    with caplog.at_level(logging.WARNING, logger=encoder_module.__name__):
-        chosen = make_encoder()
+    options = EncodingOptions(backend="onnx", cache=False, cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger=factory.__name__):
+        chosen = make_encoder(None, options)
     assert isinstance(chosen, SentenceEncoder)
     assert "cannot write the ONNX export" in caplog.text

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.encoder import bundled_encoder_path, use_offline_hub
+from pipeline.encoders.base import bundled_encoder_path, use_offline_hub
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import read_yaml
-from pipeline.label.prefilter import Prefiltered, folded, literal_requirement
+from pipeline.lexicon.prefilter import Prefiltered, folded, literal_requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "data" / "annotations" / "rules.yaml"

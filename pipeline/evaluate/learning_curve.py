@@ -34,14 +34,13 @@ import pandas as pd
 from pipeline.config import Params
 from pipeline.console import progress
 from pipeline.csvfile import write_csv
-from pipeline.encoder import EncodingOptions, configure_encoding
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.evaluate.loso import calibrate_out_of_fold, leave_one_source_out, model_id
 from pipeline.evaluate.scores import stance_scores
 from pipeline.evaluate.stage import evaluation_metrics, read_labels
 from pipeline.io import atomic_output, display_path
 from pipeline.models.base import StanceClassifier
-from pipeline.models.registry import build_model
+from pipeline.models.factory import build_model
 from pipeline.report.plot import save_png
 from pipeline.train.data import gold_rows
 
@@ -269,7 +268,6 @@ def run_curve(params: Params, build: Callable[[], StanceClassifier] | None = Non
 
     `build` makes the classifier of every fold (default: `train.model` from params).
     """
-    configure_encoding(EncodingOptions.from_params(params.encoder))
     labels = read_labels(params.paths.labels)
     gold = gold_rows(labels)
     if gold.empty:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.annotate.curve import (
+from pipeline.config import Params
+from pipeline.evaluate.learning_curve import (
     CurvePoint,
     curve_sizes,
     draw_gold_subset,
@@ -25,7 +26,6 @@ from pipeline.annotate.curve import (
     source_quotas,
     summarise,
 )
-from pipeline.config import Params
 from pipeline.models.base import StanceClassifier
 from pipeline.train.data import gold_rows
 from tests.conftest import run_cli, write_params

@@ -18,17 +18,18 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-import pipeline.onnx_encoder as onnx_encoder
-from pipeline.encoder import SentenceEncoder, bundled_encoder_path, weights_sha256
-from pipeline.errors import ConfigError
-from pipeline.onnx_encoder import (
+import pipeline.encoders.onnx_export as onnx_export
+from pipeline.encoders.base import bundled_encoder_path, weights_sha256
+from pipeline.encoders.onnx_encoder import OnnxSentenceEncoder
+from pipeline.encoders.onnx_export import (
     FP32_FILE,
     MANIFEST_FILE,
-    OnnxSentenceEncoder,
     encoder_export_dir,
     export_encoder,
     is_complete_export,
 )
+from pipeline.encoders.torch_encoder import SentenceEncoder
+from pipeline.errors import ConfigError
 
 MAX_SEQ_LENGTH = 24
 TEXTS = [
@@ -202,8 +203,8 @@ def test_the_export_is_made_once_and_reused(
     def no_second_export(*args: object) -> None:
         raise AssertionError("the export was rebuilt")
 
-    monkeypatch.setattr(onnx_encoder, "_build_export", no_second_export)
-    with caplog.at_level(logging.INFO, logger="pipeline.onnx_encoder"):
+    monkeypatch.setattr(onnx_export, "_build_export", no_second_export)
+    with caplog.at_level(logging.INFO, logger="pipeline.encoders.onnx_encoder"):
         again = OnnxSentenceEncoder(tiny_model, cache_root=cache_root)
         np.testing.assert_allclose(again.encode(TEXTS[:3]), fp32.encode(TEXTS[:3]))
     assert not [r for r in caplog.records if "Exporting" in r.getMessage()]
@@ -230,7 +231,7 @@ def test_a_crashed_export_does_not_break_the_next(
     two_hours_ago = time.time() - 7200
     os.utime(old, (two_hours_ago, two_hours_ago))
 
-    with caplog.at_level(logging.INFO, logger="pipeline.onnx_encoder"):
+    with caplog.at_level(logging.INFO, logger="pipeline.encoders.onnx_encoder"):
         encoder = OnnxSentenceEncoder(tiny_model, batch_size=4, cache_root=tmp_path)
         np.testing.assert_allclose(encoder.encode(TEXTS), fp32.encode(TEXTS), atol=1e-6)
     assert [r for r in caplog.records if "to ONNX (done once" in r.getMessage()]
@@ -254,7 +255,7 @@ def test_concurrent_exports_end_with_one_complete_folder(
         shutil.copytree(finished, staging, dirs_exist_ok=True)
         (staging / "builder.txt").write_text(threading.current_thread().name)
 
-    monkeypatch.setattr(onnx_encoder, "_build_export", copy_finished_export)
+    monkeypatch.setattr(onnx_export, "_build_export", copy_finished_export)
     target = tmp_path / "onnx" / finished.name
     results: list[Path] = []
     threads = [
