@@ -255,3 +255,12 @@ def test_a_file_in_an_older_format_is_left_out(tmp_path: Path) -> None:
     old_throughput = {"paragraphs": 2000, "stance_score": {"batch_size_128": {}}}
     markdown = write(tmp_path, {"score_throughput": old_throughput}).read_text(encoding="utf-8")
     assert "## 1. Scoring throughput\n\nNot run." in markdown
+
+
+def test_the_cpu_is_named_with_its_flags() -> None:
+    flags = {"avx2": True, "avx512f": True, "avx512_vnni": True, "avx_vnni": False,
+             "amx_int8": False}  # fmt: skip
+    assert results_md.cpu_text({"cpu_model": "AMD EPYC", "cpu_flags": flags}) == (
+        "AMD EPYC (AVX2, avx512f, avx512_vnni)"
+    )
+    assert results_md.cpu_text({"cpu_model": "Old"}) == "Old (flags not recorded)"
