@@ -149,6 +149,25 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The instruction sets that decide MiniLM's speed here (int8 ONNX uses VNNI when present).
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_flags(cpuinfo: str | None = None) -> dict[str, bool]:
+    """Which of `CPU_FLAGS` the first CPU of /proc/cpuinfo (or `cpuinfo`) lists."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+        except OSError:
+            cpuinfo = ""
+    listed: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.lower().startswith("flags"):
+            listed = set(line.split(":", 1)[1].split())
+            break
+    return {flag: flag in listed for flag in CPU_FLAGS}
+
+
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -162,6 +181,7 @@ def machine_facts() -> dict:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "cpu_model": _cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": usable,
         "ram_gb": round(pages * page_size / 1e9, 1),

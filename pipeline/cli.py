@@ -244,8 +244,9 @@ def score(
     backend: Annotated[
         Backend | None,
         typer.Option(
-            help="Inference path of the sentence encoder: torch, onnx, or onnx-int8 (ONNX "
-            "Runtime, exported once into the cache folder; falls back to torch). "
+            help="Inference path of the sentence encoder and of fine-tuned transformer and "
+            "cross_encoder models: torch, onnx, or onnx-int8 (ONNX Runtime, exported once "
+            "into the cache folder; the encoder falls back to torch). "
             "Default: encoder.backend from params, else torch.",
             show_default=False,
         ),

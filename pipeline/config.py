@@ -73,6 +73,8 @@ class Paths(_Section):
     dataset: Path = Path("data/dataset")
     oof: Path = Path("data/predictions/oof.parquet")
     dev_predictions: Path = Path("data/predictions/dev.parquet")
+    calibration_oof: Path = Path("data/predictions/press_oof.parquet")
+    dev_errors: Path = Path("metrics/dev_errors.json")
     eval_metrics: Path = Path("metrics/eval.json")
     behaviour: Path = Path("data/behaviour/cases.jsonl")
     behaviour_metrics: Path = Path("metrics/behaviour.json")
@@ -208,6 +210,10 @@ class EvaluateParams(_Section):
     """Grouped evaluation and calibration."""
 
     calibration: Literal["auto", "temperature", "none"] = "auto"
+    # which out-of-fold predictions the temperature is fitted on: the press examples
+    # (outlets dealt into `calibration_folds` groups) or the gold paragraphs (by source)
+    calibration_data: Literal["press", "gold"] = "press"
+    calibration_folds: int = Field(default=5, ge=2, le=50)
     calibration_bins: int = Field(default=10, ge=2, le=50)
     # `stance dev-curve`: press examples allowed to train per point (capped at all of them)
     dev_curve_sizes: tuple[int, ...] = (0, 250, 500, 1000, 1_000_000)

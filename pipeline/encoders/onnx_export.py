@@ -213,7 +213,7 @@ def _build_export(pipeline: SentencePipeline, weights: str, staging: Path) -> No
     from transformers import AutoTokenizer
 
     started = time.perf_counter()
-    with _quiet_exporter():
+    with quiet_exporter():
         # optimum traces the model with the TorchScript exporter (no onnxscript needed),
         # gives it dynamic batch and sequence axes and checks ORT against PyTorch.
         main_export(
@@ -254,7 +254,7 @@ def _is_preprocessing_hint(record: logging.LogRecord) -> bool:
 
 
 @contextlib.contextmanager
-def _quiet_exporter():
+def quiet_exporter():
     """Silence the exporter's known, harmless chatter; real errors still raise."""
     root = logging.getLogger()
     # quantize_dynamic logs a hint to pre-process the graph through the root logger (which

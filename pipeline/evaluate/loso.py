@@ -143,11 +143,17 @@ class Calibration:
     temperatures: dict[str, float]
     nll_uncalibrated: float
     nll_temperature: float
+    fitted_on: str = "gold"  # which out-of-fold predictions: "gold" or "press"
+    rows: int = 0  # how many of them
+    temperature: float = 1.0  # the deployed model's (1 when not applied)
 
     def as_dict(self) -> dict:
         return {
             "method": self.method,
             "applied": self.applied,
+            "fitted_on": self.fitted_on,
+            "rows": self.rows,
+            "temperature": self.temperature,
             "nll_uncalibrated": self.nll_uncalibrated,
             "nll_temperature": self.nll_temperature,
             "temperatures": self.temperatures,

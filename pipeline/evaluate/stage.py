@@ -1,10 +1,13 @@
 """The I/O shell of the `evaluate` stage.
 
-Reads `paths.labels`; writes `paths.oof` (out-of-fold predictions for every gold
-paragraph), `paths.dev_predictions` (the development set's predictions by the model
-fitted on every training row), `paths.eval_metrics` (the seeds' leave-one-source-out
-and a `dev` section) and the plot data under `paths.plots` (`confusion.csv`,
-`reliability.csv`, `dev_confusion.csv`) for `dvc plots`.
+Reads `paths.labels` (and `paths.dev` for the rules and genres of its paragraphs);
+writes `paths.oof` (out-of-fold predictions for every gold paragraph),
+`paths.calibration_oof` (the press examples' out-of-fold predictions the temperature
+is fitted on), `paths.dev_predictions` (the development set's predictions by the
+model fitted on every training row), `paths.eval_metrics` (the seeds'
+leave-one-source-out and a `dev` section), `paths.dev_errors` (the development errors
+by rule, genre, region and position) and the plot data under `paths.plots`
+(`confusion.csv`, `reliability.csv`, `dev_confusion.csv`) for `dvc plots`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,7 @@ import pyarrow as pa
 from pipeline.config import Params
 from pipeline.csvfile import write_csv
 from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
+from pipeline.evaluate.errors import error_breakdown
 from pipeline.evaluate.loso import (
     Calibration,
     OutOfFold,
@@ -28,10 +33,12 @@ from pipeline.evaluate.loso import (
     leave_one_source_out,
     model_id,
 )
+from pipeline.evaluate.press_calibration import press_out_of_fold
 from pipeline.evaluate.scores import reliability_bins, stance_scores
 from pipeline.headline import evaluation_headlines, write_headlines
 from pipeline.io import atomic_output, display_path, read_stage_table, write_parquet
-from pipeline.models.calibration import fit_temperature
+from pipeline.label.written import read_written
+from pipeline.models.calibration import apply_temperature, fit_temperature
 from pipeline.models.factory import build_model
 
 log = logging.getLogger(__name__)
@@ -109,23 +116,87 @@ def _write_dev_predictions(dev: DevPredictions | None, params: Params, identifie
     write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.dev_predictions)
 
 
+def _targets(frame: pd.DataFrame, params: Params) -> np.ndarray:
+    """Each row's gold label as its column index."""
+    labels = list(params.labels)
+    return np.asarray([labels.index(gold) for gold in frame["gold"]])
+
+
+def _calibrate(
+    oof: OutOfFold, press: OutOfFold | None, params: Params
+) -> tuple[np.ndarray, Calibration]:
+    """The seeds' calibrated out-of-fold probabilities and the deployed temperature.
+
+    With press out-of-fold predictions the temperature is fitted on them alone and
+    applied to the seeds as it is (it never saw a seed); without, it is cross-fitted
+    on the seeds by source (see `calibrate_out_of_fold`)."""
+    method = params.evaluate.calibration
+    if press is not None:
+        targets = _targets(press.frame, params)
+        folds = np.asarray([f"fold {number + 1}" for number in press.frame["fold"]])
+        _, record = calibrate_out_of_fold(press.raw, targets, folds, method)
+        temperature = fit_temperature(press.raw, targets) if record.applied else 1.0
+        record = replace(record, fitted_on="press", rows=len(targets), temperature=temperature)
+        return apply_temperature(oof.raw, temperature), record
+    targets = _targets(oof.frame, params)
+    calibrated, record = calibrate_out_of_fold(
+        oof.raw, targets, oof.frame["source"].to_numpy(), method
+    )
+    temperature = fit_temperature(oof.raw, targets) if record.applied else 1.0
+    return calibrated, replace(record, fitted_on="gold", rows=len(targets), temperature=temperature)
+
+
+def _write_press_predictions(press: OutOfFold | None, params: Params, identifier: str) -> None:
+    """`paths.calibration_oof`: the press examples' uncalibrated out-of-fold probabilities."""
+    columns = ["paragraph_id", "source", "fold", "model_id", "gold"]
+    if press is None:
+        frame = pd.DataFrame(columns=columns)
+    else:
+        frame = press.frame.copy()
+        frame.insert(3, "model_id", identifier)
+        frame = frame[columns]
+        for index, label in enumerate(params.labels):
+            frame[f"raw_prob_{label}"] = press.raw[:, index]
+    write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.calibration_oof)
+
+
+def _write_dev_errors(dev: DevPredictions | None, params: Params) -> None:
+    """`paths.dev_errors`: where the development set's errors fall (see `errors.py`)."""
+    breakdown = {}
+    if dev is not None:
+        frame = dev.frame.assign(
+            label=[params.labels[index] for index in dev.probabilities.argmax(axis=1)]
+        )
+        breakdown = error_breakdown(frame, read_written(params.paths.dev, params.labels))
+    with atomic_output(params.paths.dev_errors, "w") as stream:
+        json.dump(breakdown, stream, indent=2)
+        stream.write("\n")
+
+
 def run_evaluate(params: Params) -> dict:
     """Run the stage end to end; the CLI and `dvc.yaml` call this."""
     labels = read_labels(params.paths.labels)
     oof = leave_one_source_out(labels, params, lambda: build_model(params))
-    label_list = list(params.labels)
-    targets = np.asarray([label_list.index(g) for g in oof.frame["gold"]])
-    calibrated, calibration = calibrate_out_of_fold(
-        oof.raw, targets, oof.frame["source"].to_numpy(), params.evaluate.calibration
-    )
+    targets = _targets(oof.frame, params)
+    press = None
+    if params.evaluate.calibration_data == "press":
+        press = press_out_of_fold(labels, params, lambda: build_model(params))
+        if press is None:
+            log.warning(
+                "evaluate: press examples from fewer than %d outlets (evaluate.calibration_folds)"
+                "; the temperature is fitted on the gold paragraphs instead",
+                params.evaluate.calibration_folds,
+            )
+    calibrated, calibration = _calibrate(oof, press, params)
     identifier = model_id(params)
     frame = out_of_fold_frame(oof, calibrated, params, identifier)
     write_parquet(pa.Table.from_pandas(frame, preserve_index=False), params.paths.oof)
+    _write_press_predictions(press, params, identifier)
     metrics = evaluation_metrics(oof, calibrated, calibration, params)
-    temperature = fit_temperature(oof.raw, targets) if calibration.applied else 1.0
-    dev = predict_dev(labels, params, lambda: build_model(params), temperature)
+    dev = predict_dev(labels, params, lambda: build_model(params), calibration.temperature)
     metrics["dev"] = dev_metrics(dev, params) if dev is not None else None
     _write_dev_predictions(dev, params, identifier)
+    _write_dev_errors(dev, params)
     with atomic_output(params.paths.eval_metrics, "w") as stream:
         json.dump(metrics, stream, indent=2)
         stream.write("\n")

@@ -5,6 +5,8 @@ Long paragraphs are never truncated: training sees every sentence window of a
 paragraph (each with the paragraph's label), and prediction pools the windows'
 softmax probabilities by length (`pipeline.models.chunking`). The loss weighs
 classes in inverse proportion to their window counts, like `class_weight="balanced"`.
+With the encoding backend `onnx` or `onnx-int8` (`stance score --backend`), prediction
+runs the network on ONNX Runtime instead (`pipeline.models.transformer_onnx`).
 """
 
 from __future__ import annotations
@@ -197,6 +199,7 @@ class TransformerClassifier(StanceClassifier):
         import torch
         from transformers import DataCollatorWithPadding
 
+        forward = self._forward()
         collate = DataCollatorWithPadding(self.tokenizer_)
         encoded = self._encode(windows)
         rows = [{key: values[i] for key, values in encoded.items()} for i in range(len(windows))]
@@ -206,9 +209,28 @@ class TransformerClassifier(StanceClassifier):
         with torch.inference_mode():
             for start in range(0, len(order), _PREDICT_BATCH):
                 batch = order[start : start + _PREDICT_BATCH]
-                logits = self.model_(**collate([rows[i] for i in batch])).logits
-                probabilities[batch] = torch.softmax(logits.float(), dim=-1).numpy()
+                probabilities[batch] = forward(collate([rows[i] for i in batch]))
         return probabilities
+
+    def _forward(self) -> Callable[[dict[str, Any]], np.ndarray]:
+        """Window probabilities of one padded batch, on the backend of `self.encoding_options`.
+
+        `onnx` and `onnx-int8` run the network exported to ONNX Runtime (once per set of
+        weights, into the cache folder); windows, encoding and pooling stay the same.
+        """
+        options = self.encoding_options
+        if options.backend == "torch":
+            return self._torch_probabilities
+        from pipeline.models.transformer_onnx import onnx_classifier
+
+        self._onnx = onnx_classifier(getattr(self, "_onnx", None), self.model_, options)
+        return self._onnx.probabilities
+
+    def _torch_probabilities(self, batch: dict[str, Any]) -> np.ndarray:
+        import torch
+
+        logits = self.model_(**batch).logits
+        return torch.softmax(logits.float(), dim=-1).numpy()
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if not len(texts):

@@ -92,11 +92,7 @@ def render_card(card: dict[str, Any]) -> str:
         "",
         "## Calibration",
         "",
-        f"Temperature scaling, T = {card['temperature']} (1 means none). Setting "
-        f"`{cv.get('calibration', {}).get('method')}`; out-of-fold log loss "
-        f"{cv.get('calibration', {}).get('nll_uncalibrated')} without scaling, "
-        f"{cv.get('calibration', {}).get('nll_temperature')} with temperatures fitted on "
-        "the other sources.",
+        *_calibration_lines(card["temperature"], cv.get("calibration", {})),
         "",
         "## Settings and provenance",
         "",
@@ -115,3 +111,22 @@ def render_card(card: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _calibration_lines(temperature: float, calibration: dict) -> list[str]:
+    """How the temperature was fitted, in the card's words."""
+    if calibration.get("fitted_on") == "press":
+        fitted = (
+            f"the out-of-fold predictions of {calibration.get('rows')} press examples "
+            "(outlets in groups, each group predicted by a model that never saw it)"
+        )
+        others = "the other groups"
+    else:
+        fitted = "the gold paragraphs' out-of-fold predictions"
+        others = "the other sources"
+    return [
+        f"Temperature scaling, T = {temperature} (1 means none), fitted on {fitted}. "
+        f"Setting `{calibration.get('method')}`; out-of-fold log loss "
+        f"{calibration.get('nll_uncalibrated')} without scaling, "
+        f"{calibration.get('nll_temperature')} with temperatures fitted on {others}."
+    ]

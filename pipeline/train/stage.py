@@ -1,7 +1,7 @@
 """The I/O shell of the `train` stage.
 
-Fits `train.model` on every training row of `paths.labels`, fits the
-temperature on the out-of-fold predictions of `paths.oof`, and saves
+Fits `train.model` on every training row of `paths.labels`, takes the temperature
+`evaluate` fitted out of fold (`paths.eval_metrics`), and saves
 `models/<name>/` with its card (grouped-CV metrics from `paths.eval_metrics`).
 """
 
@@ -12,7 +12,6 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from pipeline import __version__
@@ -23,7 +22,7 @@ from pipeline.evaluate.loso import model_id
 from pipeline.evaluate.stage import read_labels
 from pipeline.io import display_path
 from pipeline.label.dataset import load_dataset
-from pipeline.models.calibration import fit_temperature
+from pipeline.models.calibration import BOUNDS
 from pipeline.models.factory import build_model
 from pipeline.models.persist import save_model
 from pipeline.train.card import git_provenance, library_versions, render_card
@@ -42,23 +41,21 @@ def _read_json(path: Path, what: str) -> dict:
 
 
 def out_of_fold_temperature(params: Params, identifier: str, evaluation: dict) -> float:
-    """Temperature fitted on all out-of-fold predictions of this very model configuration,
-    or 1 when the grouped evaluation did not apply calibration (see `evaluate.calibration`)."""
-    if not evaluation.get("calibration", {}).get("applied", False):
-        return 1.0
-    path = params.paths.oof
-    if not path.is_file():
-        raise InputDataError(f"{display_path(path)}: not found; run `stance evaluate` first")
-    oof = pd.read_parquet(path)
-    if set(oof["model_id"]) != {identifier}:
+    """The temperature `evaluate` fitted out of fold for this very model configuration
+    (1 when it applied no calibration; see `evaluate.calibration` and `calibration_data`)."""
+    calibration = evaluation.get("calibration")
+    temperature = calibration.get("temperature") if isinstance(calibration, dict) else None
+    low, high = BOUNDS
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, int | float)
+        or not low <= temperature <= high
+    ):
         raise InputDataError(
-            f"{display_path(path)}: predictions are from {sorted(set(oof['model_id']))}, not "
-            f"{identifier}; run `stance evaluate` (or `dvc repro`) first"
+            f"{display_path(params.paths.eval_metrics)}: calibration.temperature should be a "
+            f"number in [{low}, {high}], not {temperature!r}; run `stance evaluate` ({identifier})"
         )
-    labels = list(params.labels)
-    raw = oof[[f"raw_prob_{label}" for label in labels]].to_numpy()
-    targets = np.asarray([labels.index(gold) for gold in oof["gold"]])
-    return fit_temperature(raw, targets)
+    return float(temperature)
 
 
 def out_of_fold_with_text(params: Params, labels: pd.DataFrame) -> pd.DataFrame:

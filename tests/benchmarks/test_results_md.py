@@ -263,3 +263,12 @@ def test_machine_prose_comes_from_the_recorded_machine() -> None:
     assert results_md.machine_words(None) == "the measuring machine"
     source = (BENCHMARKS / "results_md.py").read_text(encoding="utf-8")
     assert "AVX2" not in source and "VNNI" not in source and "this machine" not in source
+
+
+def test_the_cpu_is_named_with_its_flags() -> None:
+    flags = {"avx2": True, "avx512f": True, "avx512_vnni": True, "avx_vnni": False,
+             "amx_int8": False}  # fmt: skip
+    assert results_md.cpu_text({"cpu_model": "AMD EPYC", "cpu_flags": flags}) == (
+        "AMD EPYC (avx2, avx512f, avx512_vnni)"
+    )
+    assert results_md.cpu_text({"cpu_model": "Old"}) == "Old (flags not recorded)"
