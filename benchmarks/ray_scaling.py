@@ -176,7 +176,7 @@ def measure(arguments: argparse.Namespace, scratch: Path) -> dict[str, Any]:
 
     from pipeline.config import load_params
     from pipeline.encoders.base import available_cores, use_offline_hub
-    from pipeline.score.ray_engine import import_ray
+    from pipeline.score.ray_cluster import import_ray
 
     use_offline_hub()
     params = load_params(REPO / "params.yaml")

@@ -20,7 +20,8 @@ from typing import Any
 
 from pipeline.compare import DEFAULT_MAX_FLIPS
 from pipeline.compare.comparison import compare_versions
-from pipeline.compare.formats import CompareFormat, choose_format, render, report_record
+from pipeline.compare.formats import CompareFormat, choose_format, render
+from pipeline.compare.record import report_record
 from pipeline.compare.stats import CompareSettings
 from pipeline.compare.versions import check_same_gold, common_gold, load_version
 from pipeline.config import EvaluateParams, Params, ReportParams, optional_params, params_read

@@ -15,16 +15,21 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load_writer():
-    """benchmarks/results_md.py as a module (benchmarks/ is a folder of scripts, not a package)."""
-    name = "benchmarks_results_md"
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / "results_md.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/results_md.py as a module (benchmarks/ is a folder of scripts, not a package),
+    with results_text, the sibling it imports the machine's wording from."""
+    sys.path.insert(0, str(BENCHMARKS))  # results_md imports its siblings `results_*`
+    try:
+        name = "benchmarks_results_md"
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / "results_md.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module, importlib.import_module("results_text")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
 
 
-results_md = _load_writer()
+results_md, results_text = _load_writer()
 
 MACHINE = {"cpu_model": "Test CPU", "cpu_count": 2, "cpus_usable": 2, "ram_gb": 8.0}
 
@@ -258,17 +263,18 @@ def test_a_file_in_an_older_format_is_left_out(tmp_path: Path) -> None:
 
 
 def test_machine_prose_comes_from_the_recorded_machine() -> None:
-    assert results_md.machine_words({"machine": MACHINE}) == "2 cores (Test CPU)"
-    assert results_md.machine_words({"machine": {"cpu_model": "Other"}}) == "Other"
-    assert results_md.machine_words(None) == "the measuring machine"
-    source = (BENCHMARKS / "results_md.py").read_text(encoding="utf-8")
-    assert "AVX2" not in source and "VNNI" not in source and "this machine" not in source
+    assert results_text.machine_words({"machine": MACHINE}) == "2 cores (Test CPU)"
+    assert results_text.machine_words({"machine": {"cpu_model": "Other"}}) == "Other"
+    assert results_text.machine_words(None) == "the measuring machine"
+    for writer in BENCHMARKS.glob("results_*.py"):  # results_md.py and its siblings
+        source = writer.read_text(encoding="utf-8")
+        assert "AVX2" not in source and "VNNI" not in source and "this machine" not in source
 
 
 def test_the_cpu_is_named_with_its_flags() -> None:
     flags = {"avx2": True, "avx512f": True, "avx512_vnni": True, "avx_vnni": False,
              "amx_int8": False}  # fmt: skip
-    assert results_md.cpu_text({"cpu_model": "AMD EPYC", "cpu_flags": flags}) == (
+    assert results_text.cpu_text({"cpu_model": "AMD EPYC", "cpu_flags": flags}) == (
         "AMD EPYC (avx2, avx512f, avx512_vnni)"
     )
-    assert results_md.cpu_text({"cpu_model": "Old"}) == "Old (flags not recorded)"
+    assert results_text.cpu_text({"cpu_model": "Old"}) == "Old (flags not recorded)"

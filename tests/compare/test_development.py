@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.compare.formats import development_markdown, development_ranking
+from pipeline.compare.markdown import development_markdown
+from pipeline.compare.record import development_ranking
 from pipeline.compare.versions import Version
 
 LABELS = ("favor", "against", "none")

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import ConfigError, StanceError
-from pipeline.score import ray_engine
+from pipeline.score import ray_cluster, ray_engine, ray_workers
 from pipeline.score.folder import read_score_folder
 from pipeline.score.inputs import ReadOptions
 from pipeline.score.model import StanceModel
@@ -45,7 +45,7 @@ HTML_PAGE = """<!doctype html><html><head><title>Harbour news</title>
 def ray_instance() -> Iterator[object]:
     """A local Ray with 2 CPUs for the whole module, quiet, shut down at the end."""
     ray = pytest.importorskip("ray")
-    ray_engine.import_ray()  # its quiet settings, before Ray starts
+    ray_cluster.import_ray()  # its quiet settings, before Ray starts
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
@@ -257,9 +257,9 @@ class FakeRay:
 
 def test_a_local_instance_is_started_quiet_and_shut_down(monkeypatch) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setattr(ray_engine, "available_cores", lambda: 2)
+    monkeypatch.setattr(ray_cluster, "available_cores", lambda: 2)
     ray = FakeRay(initialized=False)
-    with ray_engine.ray_session(ray, None) as (cpus, nodes):
+    with ray_cluster.ray_session(ray, None) as (cpus, nodes):
         assert (cpus, nodes) == (2.0, 1)
         assert ray.calls == [
             (
@@ -278,18 +278,18 @@ def test_a_local_instance_is_started_quiet_and_shut_down(monkeypatch) -> None:
 def test_an_existing_connection_is_used_and_left_open(monkeypatch) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     ray = FakeRay(initialized=True)
-    with ray_engine.ray_session(ray, None) as (cpus, _):
+    with ray_cluster.ray_session(ray, None) as (cpus, _):
         assert cpus == 2.0
     assert ray.calls == []
 
 
 def test_threads_per_actor_share_the_cores() -> None:
-    assert ray_engine.Cluster(cpus=2, workers=2).threads == 1
-    assert ray_engine.Cluster(cpus=2, workers=1).threads == 2
-    assert ray_engine.Cluster(cpus=16, workers=3).threads == 5
-    more_actors_than_cores = ray_engine.Cluster(cpus=2, workers=4)
+    assert ray_cluster.Cluster(cpus=2, workers=2).threads == 1
+    assert ray_cluster.Cluster(cpus=2, workers=1).threads == 2
+    assert ray_cluster.Cluster(cpus=16, workers=3).threads == 5
+    more_actors_than_cores = ray_cluster.Cluster(cpus=2, workers=4)
     assert (more_actors_than_cores.threads, more_actors_than_cores.cpus_per_actor) == (1, 0.5)
-    assert "max_restarts" not in ray_engine.Cluster(cpus=8, workers=8, nodes=2).actor_options
+    assert "max_restarts" not in ray_cluster.Cluster(cpus=8, workers=8, nodes=2).actor_options
 
 
 def test_a_small_corpus_gets_small_blocks_so_every_actor_works() -> None:
@@ -310,7 +310,7 @@ def test_the_model_runs_on_one_thread_whoever_calls(tiny_model, tmp_path, monkey
 
     monkeypatch.setattr(StanceModel, "predict_proba", recording)
     read = ReadOptions()
-    job = ray_engine.ScoringJob(
+    job = ray_workers.ScoringJob(
         folder=tiny_model,
         params=None,
         read=read,
@@ -320,11 +320,12 @@ def test_the_model_runs_on_one_thread_whoever_calls(tiny_model, tmp_path, monkey
         cwd=str(tmp_path),
         staging=str(tmp_path),
     )
-    scorer = ray_engine.ArticleScorer(job)  # its warm-up predicts once
-    article = ray_engine.segment_unit(Document(tmp_path / "a.txt", ManifestRow("a", "a.txt")), read)
+    scorer = ray_workers.ArticleScorer(job)  # its warm-up predicts once
+    document = Document(tmp_path / "a.txt", ManifestRow("a", "a.txt"))
+    article = ray_workers.segment_unit(document, read)
     assert isinstance(article, str)  # no such file: a failure message, passed through
     (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
-    article = ray_engine.segment_unit(Document(tmp_path / "a.txt", ManifestRow("a", "a.txt")), read)
+    article = ray_workers.segment_unit(document, read)
     batch = {"key": np.array([7]), "article": np.array([article]), "notes": np.array([[]])}
     results = []
     for _ in range(2):
@@ -347,7 +348,7 @@ def test_a_model_that_will_not_load_on_a_worker_is_one_line(tmp_path, monkeypatc
         raise ConfigError("encoder.path: /x is not a sentence-transformers folder")
 
     monkeypatch.setattr(StanceModel, "load", failing)
-    job = ray_engine.ScoringJob(
+    job = ray_workers.ScoringJob(
         folder=tmp_path,
         params=None,
         read=ReadOptions(),
@@ -357,7 +358,7 @@ def test_a_model_that_will_not_load_on_a_worker_is_one_line(tmp_path, monkeypatc
         cwd=str(tmp_path),
         staging=str(tmp_path),
     )
-    answer = ray_engine.ArticleScorer(job)(
+    answer = ray_workers.ArticleScorer(job)(
         {"key": np.array([0, 1]), "article": np.array(["x", "y"]), "notes": np.array([[], []])}
     )
 
