@@ -4,8 +4,9 @@
 `compare/dvc.yaml`). The model lands in `<paths.models>/zoo/<name>/` with its card
 and out-of-fold predictions, its grouped metrics in `<paths.metrics>/zoo/<name>.json`
 and their headline (`pipeline.headline`) in `zoo/headline/<name>.json` and `<name>.dev.json`;
-the default pipeline's own outputs (`paths.oof`, `paths.eval_metrics`, the plots
-and `models/<train.model>/`) are left alone.
+the default pipeline's own outputs (`paths.oof`, `paths.dev_predictions`,
+`paths.calibration_oof`, `paths.eval_metrics`, `paths.dev_errors`, the headline
+metrics, the plots and `models/<train.model>/`) are left alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def build_zoo_model(params: Params, name: str) -> Path:
             update={
                 "oof": scratch / "oof.parquet",
                 "dev_predictions": scratch / "dev.parquet",
+                "calibration_oof": scratch / "press_oof.parquet",
+                "dev_errors": scratch / "dev_errors.json",
                 "eval_metrics": scratch / "eval.json",
                 "headline_metrics": scratch / "headline",
                 "plots": scratch / "plots",
