@@ -21,6 +21,7 @@ import pandas as pd
 from pipeline.artifacts import model_folder, read_card
 from pipeline.config import Params
 from pipeline.csvfile import frame_to_csv, write_csv
+from pipeline.encoders.base import EncodingOptions
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table
 from pipeline.models.persist import load_model
@@ -67,7 +68,11 @@ def score_paragraphs(
     unseen = frame.gold.isna().to_numpy()
     frame["origin"] = "out-of-fold"
     if unseen.any():
-        model = load_model(folder, trusted_encoder=params.encoder.path)
+        model = load_model(
+            folder,
+            trusted_encoder=params.encoder.path,
+            encoding=EncodingOptions.from_params(params.encoder),
+        )
         log.info("report: scoring %d paragraphs without gold with the final model", unseen.sum())
         probs = model.predict_proba(frame.loc[unseen, "text"].tolist())
         frame.loc[unseen, prob_columns] = probs

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -171,3 +172,22 @@ def test_report_without_a_model_says_how_to_make_one(trained: Params) -> None:
     shutil.rmtree(trained.paths.models / "tfidf_logreg")
     with pytest.raises(InputDataError, match=r"no trained model; run `stance train` first"):
         run_report(trained)
+
+
+def test_report_scores_unlabelled_paragraphs_on_the_configured_backend(
+    trained: Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.report.stage as report_stage
+
+    seen = []
+    real_load = report_stage.load_model
+
+    def spy(folder: object, **options: Any) -> object:
+        seen.append(options["encoding"].backend)
+        return real_load(folder, **options)
+
+    encoder = trained.encoder.model_copy(update={"backend": "onnx-int8"})
+    params = trained.model_copy(update={"encoder": encoder})
+    monkeypatch.setattr(report_stage, "load_model", spy)
+    run_report(params)
+    assert seen == ["onnx-int8"]
