@@ -31,11 +31,11 @@ import numpy as np
 
 from pipeline.console import progress
 from pipeline.encoders.base import (
-    available_cores,
     bundled_encoder_path,
     use_offline_hub,
     weights_sha256,
 )
+from pipeline.encoders.onnx_cache import open_cpu_session
 from pipeline.encoders.onnx_export import (
     FP32_FILE,
     INT8_FILE,
@@ -167,8 +167,8 @@ class OnnxSentenceEncoder:
 
             tokenizer = AutoTokenizer.from_pretrained(str(export_dir))
             tokenizer.model_max_length = self.max_seq_length
-            self._session = self._open_session(
-                export_dir / (INT8_FILE if self.quantized else FP32_FILE)
+            self._session = open_cpu_session(
+                export_dir / (INT8_FILE if self.quantized else FP32_FILE), self.threads
             )
             self._tokenizer = tokenizer
         return self._session, self._tokenizer
@@ -180,18 +180,6 @@ class OnnxSentenceEncoder:
             )
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ConfigError(f"encoder threads must be a positive integer, not {self.threads!r}")
-
-    def _open_session(self, model_file: Path):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or available_cores()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return ort.InferenceSession(
-            str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
-        )
 
 
 def pool(token_vectors: np.ndarray, attention_mask: np.ndarray, mode: str) -> np.ndarray:

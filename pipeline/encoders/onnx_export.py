@@ -16,17 +16,21 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pipeline.encoders.base import use_offline_hub, weights_sha256
-from pipeline.errors import ConfigError, OutputError
+from pipeline.encoders.onnx_cache import (
+    INSTALL_HINT,
+    QUANTIZATION,
+    build_once,
+    package_versions,
+    quantize_int8,
+)
+from pipeline.errors import ConfigError
 from pipeline.io import display_path
 
 FP32_FILE = "model.onnx"
@@ -34,13 +38,6 @@ INT8_FILE = "model_int8.onnx"
 MANIFEST_FILE = "export.json"
 # Bump when the export's layout or content changes: older folders are then rebuilt.
 EXPORT_FORMAT = 1
-# Per-channel int8 weights. Measured on MiniLM and the seed texts (AVX2, no VNNI):
-# per-tensor weights drop the worst cosine to 0.92, per-channel keeps it at 0.987;
-# 7-bit weights (reduce_range, the usual guard against u8s8 saturation on such CPUs)
-# made it slightly worse (0.983), so full 8-bit weights are kept.
-_QUANTIZATION = {"weight_type": "QInt8", "per_channel": True, "reduce_range": False}
-# A temporary export folder untouched this long belongs to a process that died.
-_STALE_SECONDS = 3600
 _SUPPORTED_POOLING = ("mean", "cls")
 _LEGACY_POOLING_KEYS = {
     "pooling_mode_cls_token": "cls",
@@ -50,8 +47,6 @@ _LEGACY_POOLING_KEYS = {
     "pooling_mode_weightedmean_tokens": "weightedmean",
     "pooling_mode_lasttoken": "lasttoken",
 }
-_VERSIONED_PACKAGES = ("torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")
-_INSTALL_HINT = "install the `onnx` extra (pip install 'stance[onnx]')"
 
 
 @dataclass(frozen=True)
@@ -158,7 +153,7 @@ def is_complete_export(out_dir: Path, weights: str) -> bool:
         manifest.get("format") == EXPORT_FORMAT
         and manifest.get("weights_sha256") == weights
         # An export quantised with other settings is rebuilt rather than silently reused.
-        and all(quantization.get(key) == value for key, value in _QUANTIZATION.items())
+        and all(quantization.get(key) == value for key, value in QUANTIZATION.items())
         and all((out_dir / name).is_file() for name in (FP32_FILE, INT8_FILE, "tokenizer.json"))
     )
 
@@ -175,21 +170,11 @@ def export_encoder(model_path: Path, out_dir: Path) -> Path:
     if is_complete_export(out_dir, weights):
         return out_dir
     require_onnx_runtime()
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_leftovers(out_dir)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    except OSError as error:
-        raise OutputError(
-            f"cannot write the ONNX export to {display_path(out_dir)}: {error}"
-        ) from error
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the export is a shared cache
-        _build_export(pipeline, weights, staging)
-        _publish(staging, out_dir, weights)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    return build_once(
+        out_dir,
+        lambda folder: is_complete_export(folder, weights),
+        lambda staging: _build_export(pipeline, weights, staging),
+    )
 
 
 def require_onnx_runtime() -> None:
@@ -197,19 +182,16 @@ def require_onnx_runtime() -> None:
     try:
         import onnxruntime  # noqa: F401
     except ImportError as error:
-        raise ConfigError(f"the ONNX encoder needs onnxruntime: {_INSTALL_HINT}") from error
+        raise ConfigError(f"the ONNX encoder needs onnxruntime: {INSTALL_HINT}") from error
 
 
 def _build_export(pipeline: SentencePipeline, weights: str, staging: Path) -> None:
     """Write the fp32 model, its int8 copy, the tokenizer and the manifest (last) to `staging`."""
     use_offline_hub()
     try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
         from optimum.exporters.onnx import main_export
     except ImportError as error:
-        raise ConfigError(
-            f"exporting the encoder to ONNX needs optimum: {_INSTALL_HINT}"
-        ) from error
+        raise ConfigError(f"exporting the encoder to ONNX needs optimum: {INSTALL_HINT}") from error
     from transformers import AutoTokenizer
 
     started = time.perf_counter()
@@ -224,13 +206,7 @@ def _build_export(pipeline: SentencePipeline, weights: str, staging: Path) -> No
             local_files_only=True,
             device="cpu",
         )
-        quantize_dynamic(
-            staging / FP32_FILE,
-            staging / INT8_FILE,
-            weight_type=getattr(QuantType, _QUANTIZATION["weight_type"]),
-            per_channel=_QUANTIZATION["per_channel"],
-            reduce_range=_QUANTIZATION["reduce_range"],
-        )
+        quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
     AutoTokenizer.from_pretrained(str(pipeline.transformer_dir)).save_pretrained(str(staging))
     manifest = {
         "format": EXPORT_FORMAT,
@@ -241,9 +217,9 @@ def _build_export(pipeline: SentencePipeline, weights: str, staging: Path) -> No
         "max_seq_length": pipeline.max_seq_length,
         "do_lower_case": pipeline.do_lower_case,
         "files": {"fp32": FP32_FILE, "int8": INT8_FILE},
-        "quantization": {"method": "onnxruntime.quantize_dynamic", **_QUANTIZATION},
+        "quantization": {"method": "onnxruntime.quantize_dynamic", **QUANTIZATION},
         "opset": _opset(staging / FP32_FILE),
-        "versions": {name: _version(name) for name in _VERSIONED_PACKAGES},
+        "versions": package_versions(),
         "export_seconds": round(time.perf_counter() - started, 1),
     }
     (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -288,42 +264,3 @@ def _opset(model_file: Path) -> int | None:
     return next(
         (entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), None
     )
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _publish(staging: Path, out_dir: Path, weights: str) -> None:
-    """Rename `staging` to `out_dir`, unless a complete export of the same weights won the race."""
-    for _attempt in range(3):
-        try:
-            staging.rename(out_dir)
-            return
-        except OSError as error:
-            if is_complete_export(out_dir, weights):
-                return  # another process finished first; the caller discards `staging`
-            failure = error
-        _move_aside(out_dir)  # an incomplete or outdated export stands in the way
-    raise OutputError(f"cannot put the ONNX export in place at {display_path(out_dir)}: {failure}")
-
-
-def _move_aside(out_dir: Path) -> None:
-    """Rename `out_dir` out of the way (atomic for readers), then delete it."""
-    aside = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    with contextlib.suppress(FileNotFoundError):  # another process moved it already
-        out_dir.rename(aside / out_dir.name)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
-def _remove_stale_leftovers(out_dir: Path) -> None:
-    """Delete temporary folders of exports that crashed long ago; young ones may be in use."""
-    now = time.time()
-    for pattern in (f".{out_dir.name}.tmp-*", f".{out_dir.name}.old-*"):
-        for leftover in out_dir.parent.glob(pattern):
-            with contextlib.suppress(OSError):
-                if now - leftover.stat().st_mtime > _STALE_SECONDS:
-                    shutil.rmtree(leftover, ignore_errors=True)

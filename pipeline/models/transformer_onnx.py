@@ -13,22 +13,27 @@ weights, or whose graphs differ in size from what it records, is rebuilt.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.encoders.base import EncodingOptions, available_cores, use_offline_hub
+from pipeline.encoders.base import EncodingOptions, use_offline_hub
+from pipeline.encoders.onnx_cache import (
+    INSTALL_HINT,
+    QUANTIZATION,
+    build_once,
+    open_cpu_session,
+    package_versions,
+    quantize_int8,
+)
 from pipeline.encoders.onnx_export import quiet_exporter
-from pipeline.errors import ConfigError, OutputError
+from pipeline.errors import ConfigError
 from pipeline.io import display_path
 
 log = logging.getLogger(__name__)
@@ -39,14 +44,8 @@ INT8_FILE = "model_int8.onnx"
 MANIFEST_FILE = "export.json"
 # Bump when the export's layout or content changes: older folders are then rebuilt.
 EXPORT_FORMAT = 1
-# The encoder's int8 settings (per-channel, full 8-bit weights), measured on MiniLM.
-QUANTIZATION = {"weight_type": "QInt8", "per_channel": True, "reduce_range": False}
-# A temporary export folder untouched this long belongs to a process that died.
-_STALE_SECONDS = 3600
 # Config entries that do not change what the network computes.
 _IRRELEVANT_CONFIG = ("architectures", "transformers_version", "dtype", "torch_dtype")
-_VERSIONED_PACKAGES = ("torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime")
-_INSTALL_HINT = "install the `onnx` extra (pip install 'stance[onnx]')"
 
 
 def network_sha256(network: Any) -> str:
@@ -77,7 +76,7 @@ def require_onnx_runtime() -> None:
     except ImportError as error:
         raise ConfigError(
             f"the ONNX backend of the fine-tuned classifiers needs onnxruntime and optimum: "
-            f"{_INSTALL_HINT}"
+            f"{INSTALL_HINT}"
         ) from error
 
 
@@ -115,21 +114,11 @@ def export_classifier(network: Any, out_dir: Path, weights: str) -> Path:
     if is_complete_export(out_dir, weights):
         return out_dir
     require_onnx_runtime()
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_leftovers(out_dir)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    except OSError as error:
-        raise OutputError(
-            f"cannot write the ONNX export to {display_path(out_dir)}: {error}"
-        ) from error
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the export is a shared cache
-        _build_export(network, weights, staging)
-        _publish(staging, out_dir, weights)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    return build_once(
+        out_dir,
+        lambda folder: is_complete_export(folder, weights),
+        lambda staging: _build_export(network, weights, staging),
+    )
 
 
 def _build_export(network: Any, weights: str, staging: Path) -> None:
@@ -155,7 +144,7 @@ def _build_export(network: Any, weights: str, staging: Path) -> None:
         "files": {"fp32": FP32_FILE, "int8": INT8_FILE},
         "sizes": {name: (staging / name).stat().st_size for name in (FP32_FILE, INT8_FILE)},
         "quantization": {"method": "onnxruntime.quantize_dynamic", **QUANTIZATION},
-        "versions": {name: _version(name) for name in _VERSIONED_PACKAGES},
+        "versions": package_versions(),
         "export_seconds": round(time.perf_counter() - started, 1),
     }
     (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -163,7 +152,6 @@ def _build_export(network: Any, weights: str, staging: Path) -> None:
 
 def _export_graphs(saved: Path, staging: Path) -> None:
     """The fp32 graph of the network saved in `saved`, and its int8 copy, into `staging`."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from optimum.exporters.onnx import main_export
 
     with quiet_exporter():
@@ -177,52 +165,7 @@ def _export_graphs(saved: Path, staging: Path) -> None:
             local_files_only=True,
             device="cpu",
         )
-        quantize_dynamic(
-            staging / FP32_FILE,
-            staging / INT8_FILE,
-            weight_type=getattr(QuantType, QUANTIZATION["weight_type"]),
-            per_channel=QUANTIZATION["per_channel"],
-            reduce_range=QUANTIZATION["reduce_range"],
-        )
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _publish(staging: Path, out_dir: Path, weights: str) -> None:
-    """Rename `staging` to `out_dir`, unless a complete export of the same weights won the race."""
-    for _attempt in range(3):
-        try:
-            staging.rename(out_dir)
-            return
-        except OSError as error:
-            if is_complete_export(out_dir, weights):
-                return  # another process finished first; the caller discards `staging`
-            failure = error
-        _move_aside(out_dir)  # an incomplete, damaged or outdated export stands in the way
-    raise OutputError(f"cannot put the ONNX export in place at {display_path(out_dir)}: {failure}")
-
-
-def _move_aside(out_dir: Path) -> None:
-    """Rename `out_dir` out of the way (atomic for readers), then delete it."""
-    aside = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    with contextlib.suppress(FileNotFoundError):  # another process moved it already
-        out_dir.rename(aside / out_dir.name)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
-def _remove_stale_leftovers(out_dir: Path) -> None:
-    """Delete temporary folders of exports that crashed long ago; young ones may be in use."""
-    now = time.time()
-    for pattern in (f".{out_dir.name}.tmp-*", f".{out_dir.name}.old-*"):
-        for leftover in out_dir.parent.glob(pattern):
-            with contextlib.suppress(OSError):
-                if now - leftover.stat().st_mtime > _STALE_SECONDS:
-                    shutil.rmtree(leftover, ignore_errors=True)
+        quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -249,7 +192,9 @@ class OnnxClassifier:
             )
         export_classifier(network, export_dir, weights)
         quantized = options.backend == "onnx-int8"
-        self.session = self._open_session(export_dir / (INT8_FILE if quantized else FP32_FILE))
+        self.session = open_cpu_session(
+            export_dir / (INT8_FILE if quantized else FP32_FILE), self.threads
+        )
 
     def serves(self, network: Any, options: EncodingOptions) -> bool:
         """Whether this runner is the one for `network` under `options`."""
@@ -264,18 +209,6 @@ class OnnxClassifier:
             for node in self.session.get_inputs()
         }
         return softmax(self.session.run(None, feed)[0])
-
-    def _open_session(self, model_file: Path) -> Any:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or available_cores()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return ort.InferenceSession(
-            str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
-        )
 
 
 def _runner_key(options: EncodingOptions) -> tuple[Any, ...]:
