@@ -153,11 +153,15 @@ class TerminalKeys:
         self.fd = fd
         self._saved: list | None = None
         self._on_term: Any = None
+        self._on_int: Any = None
 
     def __enter__(self) -> TerminalKeys:
         self._saved = termios.tcgetattr(self.fd)
         # `kill PID` from elsewhere ends the session like Ctrl-C: summary, terminal restored.
         self._on_term = signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C quits even when the shell that started us ignored SIGINT (a background
+        # job of a script does), in which case Python installs no handler of its own.
+        self._on_int = signal.signal(signal.SIGINT, _interrupt)
         tty.setcbreak(self.fd, termios.TCSANOW)
         return self
 
@@ -166,6 +170,8 @@ class TerminalKeys:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
         if self._on_term is not None:
             signal.signal(signal.SIGTERM, self._on_term)
+        if self._on_int is not None:
+            signal.signal(signal.SIGINT, self._on_int)
 
     def read_key(self) -> tuple[str, str]:
         data = os.read(self.fd, 1)
