@@ -5,9 +5,9 @@ as `dvc repro` evaluates and calibrates it), `metrics/zoo/<name>.json` (`make
 compare`, evaluated and calibrated the same way) and, for a model with neither,
 its fit on every training row in `benchmarks/results/dev_fit.json` (one fit,
 uncalibrated, no seeds LOSO). Paragraphs/s are `stance score` end to end from
-`benchmarks/results/score_throughput.json` (the default's from
-`benchmarks/results/default_model/`; the static tier's and the cascade's from
-`static_tier.json`), with the CPU they were measured on.
+`benchmarks/results/score_throughput.json` (where a model is in both, the first
+file wins; the static tier's and the cascade's from `static_tier.json` when that
+run has none), with the CPU they were measured on.
 
 `python benchmarks/models_table.py` rewrites the table between the markers in
 README.md and reports/models.md; `--check` exits 1 if either is out of date.
@@ -27,7 +27,6 @@ START, END = "<!-- models-table:start -->", "<!-- models-table:end -->"
 FILES = (Path("README.md"), Path("reports/models.md"))
 # Read in this order; a model's rate on a backend comes from the first file that has it.
 SPEED_FILES = (
-    "benchmarks/results/default_model/score_throughput.json",
     "benchmarks/results/score_throughput.json",
     "benchmarks/results/static_tier.json",
 )

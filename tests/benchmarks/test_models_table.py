@@ -46,7 +46,7 @@ def root(tmp_path: Path) -> Path:
         {"kind": "raw_encoder", "backend": "torch", "paragraphs_per_s": 60.0},
         {"kind": "stance_score", "backend": "torch", "model": "ensemble", "paragraphs_per_s": 54.0},
     ]
-    write(tmp_path, "benchmarks/results/default_model/score_throughput.json",
+    write(tmp_path, "benchmarks/results/score_throughput.json",
           {"machine": machine, "measurements": measurements})  # fmt: skip
     return tmp_path
 
