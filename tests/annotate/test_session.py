@@ -109,7 +109,7 @@ def annotate_command(root: Path, *extra: str) -> list[str]:
 class Terminal:
     """`stance annotate` on a pseudo-terminal: type keys, wait for text, collect output."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    def __init__(self, root: Path, *extra: str, sigint_ignored: bool = False) -> None:
         import pty
 
         command = annotate_command(root, "--annotator", "tester", *extra)
@@ -118,6 +118,8 @@ class Terminal:
         if self.pid == 0:  # the child: become the annotator's session
             try:
                 os.chdir(root)
+                if sigint_ignored:  # as a script's background job starts: kept across exec
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
                 os.execve(command[0], command, env)
             finally:
                 os._exit(127)
@@ -187,8 +189,9 @@ def terminal(project: Params) -> Iterator[Callable[..., Terminal]]:
     """Start sessions on pseudo-terminals; whatever is left running is killed afterwards."""
     started: list[Terminal] = []
 
-    def start(*extra: str) -> Terminal:
-        started.append(Terminal(project.paths.gold.parents[2], *extra))
+    def start(*extra: str, sigint_ignored: bool = False) -> Terminal:
+        root = project.paths.gold.parents[2]
+        started.append(Terminal(root, *extra, sigint_ignored=sigint_ignored))
         return started[-1]
 
     yield start
@@ -291,13 +294,13 @@ def test_a_killed_session_keeps_every_label_already_given(terminal, project) -> 
 
 
 @pty_only
-@pytest.mark.parametrize("interrupt", ["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("interrupt", ["ctrl-c", "ctrl-c, started with SIGINT ignored", "sigterm"])
 def test_an_interrupt_quits_and_restores_the_terminal(terminal, project, interrupt: str) -> None:
-    session = terminal()
+    session = terminal(sigint_ignored="SIGINT ignored" in interrupt)
     session.expect("[1/4]", "> ")
     session.send("f")
     session.expect("[2/4]", "> ")
-    if interrupt == "ctrl-c":
+    if interrupt.startswith("ctrl-c"):
         session.send("\x03")
     else:  # `kill PID` from another terminal
         os.kill(session.pid, signal.SIGTERM)
