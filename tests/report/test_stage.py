@@ -16,6 +16,7 @@ from pipeline.config import Params
 from pipeline.errors import InputDataError
 from pipeline.evaluate.stage import run_evaluate
 from pipeline.label.stage import run_label
+from pipeline.report import stage as report_stage
 from pipeline.report.stage import build_report, run_report
 from pipeline.report.summary import IndexSettings
 from pipeline.train.stage import run_train
@@ -177,8 +178,6 @@ def test_report_without_a_model_says_how_to_make_one(trained: Params) -> None:
 def test_report_scores_unlabelled_paragraphs_on_the_configured_backend(
     trained: Params, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.report.stage as report_stage
-
     seen = []
     real_load = report_stage.load_model
 
