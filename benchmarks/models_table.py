@@ -4,10 +4,11 @@ Rows come from what was measured, never typed in: `metrics/eval.json` (the defau
 as `dvc repro` evaluates and calibrates it), `metrics/zoo/<name>.json` (`make
 compare`, evaluated and calibrated the same way) and, for a model with neither,
 its fit on every training row in `benchmarks/results/dev_fit.json` (one fit,
-uncalibrated, no seeds LOSO). Paragraphs/s are `stance score` end to end from
-`benchmarks/results/score_throughput.json` (where a model is in both, the first
-file wins; the static tier's and the cascade's from `static_tier.json` when that
-run has none), with the CPU they were measured on.
+uncalibrated, no seeds LOSO; the run with params.yaml's settings, not a variant).
+Paragraphs/s are `stance score` end to end from
+`benchmarks/results/score_throughput.json` (where a model is in both, the first file
+wins; the static tier's and the cascade's from `static_tier.json` when that run has
+none), with the CPU they were measured on.
 
 `python benchmarks/models_table.py` rewrites the table between the markers in
 README.md and reports/models.md; `--check` exits 1 if either is out of date.
@@ -52,13 +53,40 @@ def collect_rows(root: Path) -> list[dict]:
         if zoo and zoo.get("dev") and zoo["model"] not in rows:
             rows[zoo["model"]] = _metrics_row(zoo, "`make compare`, calibrated")
     fits = _read(root / "benchmarks/results/dev_fit.json") or {"runs": []}
+    configured = _configured_settings(root)
     for run in fits["runs"]:
-        if run.get("use_press", True) and run["model"] not in rows:
+        if (
+            run.get("use_press", True)
+            and run["model"] not in rows
+            and _as_configured(run, configured)
+        ):
             rows[run["model"]] = _fit_row(run)
     rates = throughput(root)
     for name, row in rows.items():
         row["rates"] = rates.get(name, {})
     return sorted(rows.values(), key=lambda row: (-row["macro_f1"], row["model"]))
+
+
+def _configured_settings(root: Path) -> dict[str, dict] | None:
+    """Each model's settings as `root/params.yaml` gives them (None: no params file)."""
+    path = root / "params.yaml"
+    if not path.is_file():
+        return None
+    from pipeline.config import load_params
+
+    models = load_params(path).train.models
+    return {
+        name: getattr(models, name).model_dump(mode="json") for name in type(models).model_fields
+    }
+
+
+def _as_configured(run: dict, configured: dict[str, dict] | None) -> bool:
+    """Whether a one-fit run measured the model as params.yaml configures it: a run
+    with other settings (`dev_fit.py --set`) is a variant, reported in its own file. A
+    run from before runs recorded their settings counts when it bears the model's name."""
+    if "settings" not in run or configured is None:
+        return run.get("name", run["model"]) == run["model"]
+    return run["settings"] == configured.get(run["model"])
 
 
 def _metrics_row(metrics: dict, source: str, *, default: bool = False) -> dict:

@@ -127,6 +127,7 @@ class TransformerSettings(ClassifierSettings):
     learning_rate: float = Field(default=5e-5, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)  # ε of the smoothed targets
 
     from_params = ("encoder_path",)
 

@@ -59,11 +59,15 @@ def window_length(folder: Path, tokenizer: Any, config: Any, requested: int | No
     return min(int(tokenizer.model_max_length), positions)
 
 
-def weighted_cross_entropy(class_weights: np.ndarray) -> Callable[..., Any]:
+def weighted_cross_entropy(
+    class_weights: np.ndarray, label_smoothing: float = 0.0
+) -> Callable[..., Any]:
     """A `Trainer` `compute_loss_func`: cross-entropy with one weight per class.
 
-    A weighted mean per batch. Trainer skips its gradient-accumulation scaling for a
-    custom loss, which is right here because batches are never accumulated.
+    A weighted mean per batch; with `label_smoothing` ε the target is (1 - ε) on the
+    label and ε spread evenly over all classes (torch's definition). Trainer skips its
+    gradient-accumulation scaling and its own label smoother for a custom loss, which is
+    right here: batches are never accumulated, and the smoothing is applied here.
     """
     import torch
 
@@ -71,7 +75,9 @@ def weighted_cross_entropy(class_weights: np.ndarray) -> Callable[..., Any]:
 
     def loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
         logits = outputs.logits
-        return torch.nn.functional.cross_entropy(logits, labels, weight=weights.to(logits.device))
+        return torch.nn.functional.cross_entropy(
+            logits, labels, weight=weights.to(logits.device), label_smoothing=label_smoothing
+        )
 
     return loss
 
@@ -95,7 +101,7 @@ class TransformerClassifier(StanceClassifier):
     """A fine-tuned sequence classifier over sentence windows, pooled per paragraph.
 
     Settings: `epochs`, `batch_size`, `learning_rate`, `weight_decay`, `warmup_ratio`,
-    `encoder_path` (None: the bundled all-MiniLM-L6-v2) and optional `max_length`
+    `label_smoothing`, `encoder_path` (None: the bundled all-MiniLM-L6-v2) and optional `max_length`
     (tokens per window; default: the encoder folder's own limit, 256 for MiniLM).
     """
 
@@ -187,7 +193,8 @@ class TransformerClassifier(StanceClassifier):
                 train_dataset=_Windows(encoded, window_targets),
                 data_collator=DataCollatorWithPadding(self.tokenizer_),
                 compute_loss_func=weighted_cross_entropy(
-                    balanced_class_weights(window_targets, len(self.labels))
+                    balanced_class_weights(window_targets, len(self.labels)),
+                    float(self.setting("label_smoothing")),
                 ),
             )
             trainer.remove_callback(PrinterCallback)  # it prints the final metrics despite "no"
