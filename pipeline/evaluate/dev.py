@@ -22,7 +22,7 @@ from pipeline.evaluate.scores import stance_scores
 from pipeline.models.base import StanceClassifier
 from pipeline.models.calibration import apply_temperature
 from pipeline.report.index import paragraph_stance
-from pipeline.train.data import dev_rows, training_rows
+from pipeline.train.data import dev_rows, fit_rows, predict_rows, training_rows
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def predict_dev(
         return None
     train = training_rows(labels, params.train)
     log.info("evaluate: development set, %d train, %d test", len(train), len(dev))
-    model = build().fit(list(train["text"]), list(train["label"]))
-    raw = model.predict_proba(list(dev["text"]))
+    model = fit_rows(build(), train)
+    raw = predict_rows(model, dev)
     frame = dev[["paragraph_id", "doc_id", "source", "label"]].rename(columns={"label": "gold"})
     return DevPredictions(frame.reset_index(drop=True), apply_temperature(raw, temperature))
 

@@ -29,7 +29,7 @@ from pipeline.evaluate.stage import read_labels
 from pipeline.io import atomic_output, display_path
 from pipeline.models.factory import build_model
 from pipeline.report.plot import save_png
-from pipeline.train.data import dev_rows, training_rows
+from pipeline.train.data import dev_rows, fit_rows, predict_rows, training_rows
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ def dev_curve(labels: pd.DataFrame, params: Params, sizes: list[int], repeats: i
         for repeat in range(1 if size in (0, available) else repeats):
             rows = _subset(train, size, seed=hash_seed(params.report.seed, size, repeat))
             log.info("dev-curve: %d press examples, repeat %d (%d rows)", size, repeat, len(rows))
-            model = build_model(params).fit(list(rows["text"]), list(rows["label"]))
-            probabilities = model.predict_proba(list(dev["text"]))
+            model = fit_rows(build_model(params), rows)
+            probabilities = predict_rows(model, dev)
             scores = dev_metrics(
                 DevPredictions(frame.reset_index(drop=True), probabilities), params
             )

@@ -20,7 +20,7 @@ from pipeline.models.base import StanceClassifier
 from pipeline.models.calibration import apply_temperature, fit_temperature
 from pipeline.models.factory import model_settings
 from pipeline.text import sha256_hex
-from pipeline.train.data import gold_rows, training_rows
+from pipeline.train.data import fit_rows, gold_rows, predict_rows, training_rows
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def leave_one_source_out(
             len(test),
         )
         started = time.perf_counter()
-        model = build().fit(list(train["text"]), list(train["label"]))
+        model = fit_rows(build(), train)
         seconds = time.perf_counter() - started
-        raws.append(model.predict_proba(list(test["text"])))
+        raws.append(predict_rows(model, test))
         frames.append(test[["paragraph_id", "source", "label"]].rename(columns={"label": "gold"}))
         folds.append(Fold(source, len(train), len(test), round(seconds, 2)))
     return OutOfFold(pd.concat(frames, ignore_index=True), np.vstack(raws), folds)

@@ -24,7 +24,7 @@ import pandas as pd
 from pipeline.config import Params
 from pipeline.evaluate.loso import Fold, OutOfFold
 from pipeline.models.base import StanceClassifier
-from pipeline.train.data import training_rows
+from pipeline.train.data import fit_rows, predict_rows, training_rows
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def press_out_of_fold(
             len(test),
         )
         started = time.perf_counter()
-        model = build().fit(list(fitted_on["text"]), list(fitted_on["label"]))
+        model = fit_rows(build(), fitted_on)
         seconds = time.perf_counter() - started
-        raws.append(model.predict_proba(list(test["text"])))
+        raws.append(predict_rows(model, test))
         frame = test[["paragraph_id", "source", "label"]].rename(columns={"label": "gold"})
         frames.append(frame.assign(fold=fold))
         records.append(Fold(f"fold {fold + 1}", len(fitted_on), len(test), round(seconds, 2)))

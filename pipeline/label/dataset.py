@@ -38,7 +38,6 @@ SPLIT_PROVENANCE: Mapping[str, tuple[str, ...]] = {
     "dev": ("dev",),
 }
 DETAIL_COLUMNS = (
-    "title",
     "source_url",
     "genre",
     "year",
@@ -64,6 +63,8 @@ def dataset_features(labels: Sequence[str]) -> datasets.Features:
             "confidence": datasets.Value("float64"),
             "source": string,
             "doc_id": string,
+            "title": string,
+            "section": string,
             **{
                 column: datasets.Value("int32") if column in _INTEGER_COLUMNS else string
                 for column in DETAIL_COLUMNS
@@ -79,12 +80,12 @@ def example_details(
     synthetic: Sequence[SyntheticExample],
     written: Mapping[str, Sequence[WrittenExample]],
 ) -> pd.DataFrame:
-    """What is known of each row beyond `labels.parquet`, by `paragraph_id`: the article
-    title, an annotator's note, a written example's page, genre, year, region and rule."""
-    titles = paragraphs["title"] if "title" in paragraphs else [None] * len(paragraphs)
+    """What is known of each row beyond `labels.parquet`, by `paragraph_id`: an
+    annotator's note, a written example's page, genre, year, region and rule (the title
+    and section heading are in `labels.parquet`)."""
     rows = [
-        {"paragraph_id": pid, "title": title, "note": _note(annotations.get(pid))}
-        for pid, title in zip(paragraphs["paragraph_id"], titles, strict=True)
+        {"paragraph_id": pid, "note": _note(annotations.get(pid))}
+        for pid in paragraphs["paragraph_id"]
     ]
     rows += [
         {"paragraph_id": f"synthetic:{e.example_id}", "category": e.category, "note": e.note}
@@ -101,7 +102,6 @@ def _note(annotation: Annotation | None) -> str | None:
 def _written_details(example: WrittenExample, provenance: str) -> dict:
     return {
         "paragraph_id": f"{provenance}:{example.example_id}",
-        "title": example.title,
         "source_url": example.source_url,
         "genre": example.genre,
         "year": example.year,

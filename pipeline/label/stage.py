@@ -49,6 +49,8 @@ LABEL_SCHEMA = pa.schema(
         pa.field("paragraph_id", pa.string(), nullable=False),
         pa.field("doc_id", pa.string()),
         pa.field("source", pa.string(), nullable=False),
+        pa.field("title", pa.string()),  # where the paragraph sits: what a model may read
+        pa.field("section", pa.string()),  # beside it (`pipeline.models.base.Context`)
         pa.field("text", pa.string(), nullable=False),
         pa.field("label", pa.string()),
         pa.field("confidence", pa.float64(), nullable=False),
@@ -59,6 +61,7 @@ PROVENANCE = ("gold", "weak", "unlabeled", "synthetic", "press", "dev")
 _CORPUS_PROVENANCE = ("gold", "weak", "unlabeled")
 
 _PARAGRAPH_COLUMNS = ("paragraph_id", "doc_id", "source", "text")
+_CONTEXT_COLUMNS = ("title", "section")  # kept when the paragraphs table has them
 
 
 @dataclass
@@ -82,9 +85,11 @@ def _synthetic_frame(examples: Sequence[SyntheticExample]) -> pd.DataFrame:
             "paragraph_id": [f"{SYNTHETIC_SOURCE}:{e.example_id}" for e in examples],
             "doc_id": [None] * len(examples),
             "source": [SYNTHETIC_SOURCE] * len(examples),
+            "title": [None] * len(examples),
+            "section": [None] * len(examples),
             "text": [e.text for e in examples],
         },
-        columns=list(_PARAGRAPH_COLUMNS),
+        columns=[*_PARAGRAPH_COLUMNS, *_CONTEXT_COLUMNS],
     )
 
 
@@ -96,6 +101,8 @@ def _written_labels(examples: Sequence[WrittenExample], provenance: str) -> pd.D
             "paragraph_id": [f"{provenance}:{e.example_id}" for e in examples],
             "doc_id": [f"{provenance}:{e.article_id}" for e in examples],
             "source": [e.outlet for e in examples],
+            "title": [e.title for e in examples],
+            "section": [None] * len(examples),
             "text": [e.text for e in examples],
             "label": [e.label for e in examples],
             "confidence": [1.0] * len(examples),
@@ -161,9 +168,8 @@ def _corpus_labels(
     paragraphs: pd.DataFrame, match: AnnotationMatch, weak: Sequence[Aggregate]
 ) -> pd.DataFrame:
     rows = []
-    for paragraph, aggregate in zip(
-        paragraphs[list(_PARAGRAPH_COLUMNS)].itertuples(index=False), weak, strict=True
-    ):
+    columns = paragraphs.reindex(columns=[*_PARAGRAPH_COLUMNS, *_CONTEXT_COLUMNS])
+    for paragraph, aggregate in zip(columns.itertuples(index=False), weak, strict=True):
         annotation = match.current.get(paragraph.paragraph_id)
         if annotation is not None:  # gold always wins
             label, confidence, provenance = annotation.label, 1.0, "gold"

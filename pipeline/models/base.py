@@ -3,21 +3,55 @@
 `__init__` only stores its keyword arguments; `fit(texts, labels)` learns and
 returns self; `predict_proba(texts)` returns an (n, k) array whose columns follow
 `classes_`; `save(folder)` writes weights in safe formats (skops, safetensors)
-and `load(folder)` reads them back. A new model is one subclass in one module,
-its settings class (`pipeline.models.settings`) and an entry in
-`pipeline.models.registry`, or `@register_model` outside the package.
+and `load(folder)` reads them back. `fit_in_context` and `predict_proba_in_context`
+also hand over where each paragraph sits (its article's title and section heading, a
+`Context`): the pipeline's stages call them, and a model that reads no context (all
+but `cross_encoder` with `context: true`) inherits versions that ignore it. A new
+model is one subclass in one module, its settings class (`pipeline.models.settings`)
+and an entry in `pipeline.models.registry`, or `@register_model` outside the package.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from pipeline.encoders.base import EncodingOptions
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a paragraph sits, as the guidelines ask a reader to see it: its article's
+    title and its section heading ("" where unknown, as for a written example)."""
+
+    title: str = ""
+    section: str = ""
+
+    def parts(self) -> list[str]:
+        """The title and the heading that are known, the heading left out when it only
+        repeats the title."""
+        title, section = self.title.strip(), self.section.strip()
+        return [part for part in (title, section if section != title else "") if part]
+
+
+def frame_contexts(frame: Any) -> list[Context]:
+    """The `Context` of each row of a table with optional `title` and `section`
+    columns (a pandas DataFrame; missing values and missing columns give "")."""
+
+    def column(name: str) -> list[str]:
+        if name not in frame:
+            return [""] * len(frame)
+        return [value if isinstance(value, str) else "" for value in frame[name]]
+
+    return [
+        Context(title, section)
+        for title, section in zip(column("title"), column("section"), strict=True)
+    ]
 
 
 class StanceClassifier(ABC):
@@ -93,6 +127,18 @@ class StanceClassifier(ABC):
     @abstractmethod
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities, shape (len(texts), len(labels)), columns in `classes_` order."""
+
+    def fit_in_context(
+        self, texts: Sequence[str], labels: Sequence[str], contexts: Sequence[Context] | None
+    ) -> Self:
+        """`fit`, told each paragraph's `Context` (None: unknown). This version ignores it."""
+        return self.fit(texts, labels)
+
+    def predict_proba_in_context(
+        self, texts: Sequence[str], contexts: Sequence[Context] | None
+    ) -> np.ndarray:
+        """`predict_proba`, told each paragraph's `Context`. This version ignores it."""
+        return self.predict_proba(texts)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The most probable label of each text."""

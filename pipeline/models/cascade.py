@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from pipeline.models.base import StanceClassifier
+from pipeline.models.base import Context, StanceClassifier
 from pipeline.models.registry import model_class
 
 _PARTS = ("fast", "slow")
@@ -44,9 +44,14 @@ class CascadeClassifier(StanceClassifier):
         )
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        return self.fit_in_context(texts, labels, None)
+
+    def fit_in_context(
+        self, texts: Sequence[str], labels: Sequence[str], contexts: Sequence[Context] | None
+    ) -> Self:
         self._check_fit_input(texts, labels)
-        self.fast_ = self._part("fast").fit(texts, labels)
-        self.slow_ = self._part("slow").fit(texts, labels)
+        self.fast_ = self._part("fast").fit_in_context(texts, labels, contexts)
+        self.slow_ = self._part("slow").fit_in_context(texts, labels, contexts)
         self.reset_counts()
         return self
 
@@ -55,10 +60,18 @@ class CascadeClassifier(StanceClassifier):
         return probabilities.max(axis=1) < self.settings["threshold"]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        probabilities = self.fast_.predict_proba(texts)
+        return self.predict_proba_in_context(texts, None)
+
+    def predict_proba_in_context(
+        self, texts: Sequence[str], contexts: Sequence[Context] | None
+    ) -> np.ndarray:
+        probabilities = self.fast_.predict_proba_in_context(texts, contexts)
         unsure = np.flatnonzero(self.escalate(probabilities)) if len(texts) else []
         if len(unsure):
-            probabilities[unsure] = self.slow_.predict_proba([texts[i] for i in unsure])
+            probabilities[unsure] = self.slow_.predict_proba_in_context(
+                [texts[i] for i in unsure],
+                None if contexts is None else [contexts[i] for i in unsure],
+            )
         self.escalated_ += len(unsure)
         self.scored_ += len(texts)
         return probabilities

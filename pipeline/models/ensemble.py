@@ -16,7 +16,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from pipeline.models.base import StanceClassifier
+from pipeline.models.base import Context, StanceClassifier
 from pipeline.models.registry import model_class
 
 
@@ -35,6 +35,11 @@ class EnsembleClassifier(StanceClassifier):
         return weights / weights.sum()
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        return self.fit_in_context(texts, labels, None)
+
+    def fit_in_context(
+        self, texts: Sequence[str], labels: Sequence[str], contexts: Sequence[Context] | None
+    ) -> Self:
         self._check_fit_input(texts, labels)
         self.members_ = [
             model_class(name)(
@@ -42,17 +47,22 @@ class EnsembleClassifier(StanceClassifier):
                 seed=self.seed,
                 encoding=self.encoding,
                 **self.settings["member_settings"][name],
-            ).fit(texts, labels)
+            ).fit_in_context(texts, labels, contexts)
             for name in self.settings["members"]
         ]
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_proba_in_context(texts, None)
+
+    def predict_proba_in_context(
+        self, texts: Sequence[str], contexts: Sequence[Context] | None
+    ) -> np.ndarray:
         probabilities = np.zeros((len(texts), len(self.labels)))
         if not len(texts):
             return probabilities
         for weight, member in zip(self._weights(), self.members_, strict=True):
-            probabilities += weight * member.predict_proba(texts)
+            probabilities += weight * member.predict_proba_in_context(texts, contexts)
         return probabilities
 
     def saved_settings(self) -> dict[str, Any]:

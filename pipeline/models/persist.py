@@ -30,7 +30,7 @@ from pipeline.artifacts import CARD_FILE, MODEL_FILE, OOF_FILE
 from pipeline.encoders.base import EncodingOptions, bundled_encoder_path
 from pipeline.errors import InputDataError, first_problem
 from pipeline.io import atomic_folder, display_path
-from pipeline.models.base import StanceClassifier
+from pipeline.models.base import Context, StanceClassifier
 from pipeline.models.calibration import apply_temperature
 from pipeline.models.registry import MODELS, model_class
 
@@ -49,9 +49,13 @@ class TrainedModel:
     def labels(self) -> tuple[str, ...]:
         return self.classifier.labels
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities, columns in `labels` order."""
-        return apply_temperature(self.classifier.predict_proba(texts), self.temperature)
+    def predict_proba(
+        self, texts: Sequence[str], contexts: Sequence[Context] | None = None
+    ) -> np.ndarray:
+        """Calibrated probabilities, columns in `labels` order (`contexts`: where each
+        paragraph sits, for a classifier that reads it)."""
+        raw = self.classifier.predict_proba_in_context(texts, contexts)
+        return apply_temperature(raw, self.temperature)
 
 
 def save_model(

@@ -135,6 +135,8 @@ class TransformerSettings(ClassifierSettings):
 class CrossEncoderSettings(TransformerSettings):
     """`transformer` reading (proposition, paragraph) pairs: the claim's text comes along."""
 
+    context: bool = False  # also read the article title and section heading
+
     from_params = ("encoder_path", "proposition")
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from pipeline.encoders.base import bundled_encoder_path, use_offline_hub
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path
-from pipeline.models.base import StanceClassifier
+from pipeline.models.base import Context, StanceClassifier
 from pipeline.models.chunking import chunk_texts, pool
 
 _FOLDER = "model"
@@ -82,6 +82,16 @@ def weighted_cross_entropy(
     return loss
 
 
+def _check_contexts(texts: Sequence[str], contexts: Sequence[Context] | None) -> None:
+    if contexts is not None and len(contexts) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
+
+
+def _per_window(contexts: Sequence[Context] | None, owners: np.ndarray) -> list[Context] | None:
+    """Each window's context: its paragraph's."""
+    return None if contexts is None else [contexts[owner] for owner in owners]
+
+
 class _Windows:
     """Tokenised training windows with their label ids, as a map-style torch dataset."""
 
@@ -128,8 +138,11 @@ class TransformerClassifier(StanceClassifier):
         """Tokens of paragraph text per window: room left for [CLS] and [SEP]."""
         return self.max_length_ - 2
 
-    def _encode(self, windows: list[str]) -> dict[str, list[list[int]]]:
-        """Token ids of each window as the classifier reads it."""
+    def _encode(
+        self, windows: list[str], contexts: Sequence[Context] | None
+    ) -> dict[str, list[list[int]]]:
+        """Token ids of each window as the classifier reads it (with its paragraph's
+        context, for a model that reads one: this one does not)."""
         return dict(self.tokenizer_(windows, truncation=True, max_length=self.max_length_))
 
     def _training_arguments(self, output_dir: str) -> Any:
@@ -173,7 +186,13 @@ class TransformerClassifier(StanceClassifier):
             hf_logging.set_verbosity(verbosity)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        return self.fit_in_context(texts, labels, None)
+
+    def fit_in_context(
+        self, texts: Sequence[str], labels: Sequence[str], contexts: Sequence[Context] | None
+    ) -> Self:
         targets = self._check_fit_input(texts, labels)
+        _check_contexts(texts, contexts)
         use_offline_hub()
         from transformers import AutoTokenizer, DataCollatorWithPadding, PrinterCallback, Trainer
 
@@ -185,7 +204,7 @@ class TransformerClassifier(StanceClassifier):
         )
         windows, owners, _ = self._windows(texts)
         window_targets = targets[owners]  # every window carries its paragraph's label
-        encoded = self._encode(windows)
+        encoded = self._encode(windows, _per_window(contexts, owners))
         with tempfile.TemporaryDirectory(prefix="stance-transformer-") as scratch:
             trainer = Trainer(
                 model=self.model_,
@@ -202,13 +221,15 @@ class TransformerClassifier(StanceClassifier):
         self.model_.eval()
         return self
 
-    def _window_probabilities(self, windows: list[str]) -> np.ndarray:
+    def _window_probabilities(
+        self, windows: list[str], contexts: Sequence[Context] | None
+    ) -> np.ndarray:
         import torch
         from transformers import DataCollatorWithPadding
 
         forward = self._forward()
         collate = DataCollatorWithPadding(self.tokenizer_)
-        encoded = self._encode(windows)
+        encoded = self._encode(windows, contexts)
         rows = [{key: values[i] for key, values in encoded.items()} for i in range(len(windows))]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]), reverse=True)
         probabilities = np.zeros((len(rows), len(self.labels)))
@@ -240,10 +261,17 @@ class TransformerClassifier(StanceClassifier):
         return torch.softmax(logits.float(), dim=-1).numpy()
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_proba_in_context(texts, None)
+
+    def predict_proba_in_context(
+        self, texts: Sequence[str], contexts: Sequence[Context] | None
+    ) -> np.ndarray:
+        _check_contexts(texts, contexts)
         if not len(texts):
             return np.zeros((0, len(self.labels)))
         windows, owners, weights = self._windows(texts)
-        return pool(self._window_probabilities(windows), owners, weights, len(texts))
+        probabilities = self._window_probabilities(windows, _per_window(contexts, owners))
+        return pool(probabilities, owners, weights, len(texts))
 
     def save(self, folder: Path) -> None:
         target = folder / _FOLDER

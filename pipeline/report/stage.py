@@ -24,6 +24,7 @@ from pipeline.csvfile import frame_to_csv, write_csv
 from pipeline.encoders.base import EncodingOptions
 from pipeline.errors import InputDataError
 from pipeline.io import atomic_output, display_path, read_stage_table
+from pipeline.models.base import frame_contexts
 from pipeline.models.persist import load_model
 from pipeline.report.charts import Trends
 from pipeline.report.groups import GROUP_COLUMNS, build_groups
@@ -74,7 +75,8 @@ def score_paragraphs(
             encoding=EncodingOptions.from_params(params.encoder),
         )
         log.info("report: scoring %d paragraphs without gold with the final model", unseen.sum())
-        probs = model.predict_proba(frame.loc[unseen, "text"].tolist())
+        where = frame_contexts(paragraphs.loc[frame.index[unseen]])  # title, section
+        probs = model.predict_proba(frame.loc[unseen, "text"].tolist(), where)
         frame.loc[unseen, prob_columns] = probs
         frame.loc[unseen, "origin"] = "final model"
     frame["gold"] = frame.gold.astype(object).where(frame.gold.notna(), None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.models.base import Context
 from pipeline.report.index import bootstrap_interval, group_seed, paragraph_stance, stance_index
 from pipeline.report.summary import IndexSettings
 from pipeline.segment.core import Segmentation, paragraph_id
@@ -24,7 +25,8 @@ from pipeline.segment.files import Document
 # Probabilities and indices are written with the report's precision.
 DIGITS = 4
 
-Predict = Callable[[Sequence[str]], np.ndarray]
+# Probabilities of paragraph texts, each told its `Context` (article title, section).
+Predict = Callable[[Sequence[str], Sequence[Context]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -179,17 +181,19 @@ def score_documents(
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     waiting: deque[SegmentedDocument] = deque()
     texts: list[str] = []
+    contexts: list[Context] = []
     ready = np.zeros((0, len(settings.labels)))
     for document in documents:
         waiting.append(document)
         texts.extend(paragraph.text for paragraph in document.paragraphs)
+        contexts.extend(Context(document.title, p.section) for p in document.paragraphs)
         while len(texts) >= batch_size:
-            ready = np.vstack([ready, predict(texts[:batch_size])])
-            del texts[:batch_size]
+            ready = np.vstack([ready, predict(texts[:batch_size], contexts[:batch_size])])
+            del texts[:batch_size], contexts[:batch_size]
             done, ready = _complete(waiting, ready, settings)
             yield from done
     if texts:
-        ready = np.vstack([ready, predict(texts)])
+        ready = np.vstack([ready, predict(texts, contexts)])
     done, _ = _complete(waiting, ready, settings)
     yield from done
 

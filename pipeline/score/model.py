@@ -22,6 +22,7 @@ from pipeline.config import EncoderBackend, EncoderParams, Params, ReportParams
 from pipeline.encoders.base import EncodingOptions, use_offline_hub
 from pipeline.errors import InputDataError
 from pipeline.io import display_path
+from pipeline.models.base import Context
 from pipeline.models.persist import TrainedModel, load_model
 from pipeline.report.summary import IndexSettings, index_settings
 from pipeline.score import DEFAULT_BATCH_SIZE
@@ -153,13 +154,16 @@ class StanceModel:
         """How this model's encoders run: given to its classifier when it was loaded."""
         return self.model.classifier.encoding_options
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities of paragraph texts, columns in `labels` order.
+    def predict_proba(
+        self, texts: Sequence[str], contexts: Sequence[Context] | None = None
+    ) -> np.ndarray:
+        """Calibrated probabilities of paragraph texts, columns in `labels` order
+        (`contexts`: each one's article title and section, for a model that reads them).
 
         The encoder runs with the options the classifier was loaded with (backend,
         cache), whatever other models in the process use.
         """
-        return self.model.predict_proba(list(texts))
+        return self.model.predict_proba(list(texts), contexts)
 
     def score_documents(self, documents: Iterable[SegmentedDocument]) -> Iterator[ScoredDocument]:
         """Score segmented articles in order, batching paragraphs across them."""

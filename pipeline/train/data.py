@@ -9,7 +9,8 @@ and the development set are ever used to test.
 
 The same choice reads `labels.parquet` (`training_rows`) or the dataset the label
 stage saves (`training_rows_from_dataset`, its `gold` and `train` splits): both give
-the same rows in the same order (tests/label/test_dataset.py).
+the same rows in the same order (tests/label/test_dataset.py). `fit_rows` and
+`predict_rows` hand a model such rows with each one's context (title, section).
 """
 
 from __future__ import annotations
@@ -17,10 +18,23 @@ from __future__ import annotations
 import hashlib
 
 import datasets
+import numpy as np
 import pandas as pd
 
 from pipeline.config import TrainParams
 from pipeline.label.dataset import rows_frame
+from pipeline.models.base import StanceClassifier, frame_contexts
+
+
+def fit_rows(model: StanceClassifier, rows: pd.DataFrame) -> StanceClassifier:
+    """Fit `model` on rows of `labels.parquet` (or the dataset): their texts, labels and
+    contexts (the `title` and `section` columns, for a model that reads them)."""
+    return model.fit_in_context(list(rows["text"]), list(rows["label"]), frame_contexts(rows))
+
+
+def predict_rows(model: StanceClassifier, rows: pd.DataFrame) -> np.ndarray:
+    """`model`'s probabilities of rows of `labels.parquet`, each with its context."""
+    return model.predict_proba_in_context(list(rows["text"]), frame_contexts(rows))
 
 
 def training_rows(

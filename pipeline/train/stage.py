@@ -26,7 +26,7 @@ from pipeline.models.calibration import BOUNDS
 from pipeline.models.factory import build_model
 from pipeline.models.persist import save_model
 from pipeline.train.card import git_provenance, library_versions, render_card
-from pipeline.train.data import data_fingerprint, training_rows_from_dataset
+from pipeline.train.data import data_fingerprint, fit_rows, training_rows_from_dataset
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def run_train(params: Params) -> Path:
     rows = training_rows_from_dataset(dataset, params.train)
     log.info("train: fitting %s on %d rows", identifier, len(rows))
     started = time.perf_counter()
-    classifier = build_model(params).fit(list(rows["text"]), list(rows["label"]))
+    classifier = fit_rows(build_model(params), rows)
     seconds = round(time.perf_counter() - started, 1)
     card = {
         "model": params.train.model,

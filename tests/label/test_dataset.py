@@ -89,6 +89,7 @@ def test_provenance_columns_are_kept(labelled: Params) -> None:
         "europe",
     )
     assert (row.note, row.position, row.title) == ("note 2", 2, "Courier page")
+    assert pd.isna(row.section)  # a page's opening has no section heading here
     assert pd.isna(row.rule) and dev.loc["dev:cou-1", "rule"] == 3
     train = dataset["train"].to_pandas().set_index("paragraph_id")
     assert train.loc["synthetic:s1", "source"] == "synthetic"

@@ -34,6 +34,13 @@ def test_outputs_cover_corpus_and_synthetic(
     synthetic = labels[labels.provenance == "synthetic"]
     assert list(synthetic.paragraph_id) == ["synthetic:s1", "synthetic:s2", "synthetic:s3"]
     assert set(synthetic.source) == {"synthetic"} and synthetic.doc_id.isna().all()
+    # where each paragraph sits, for a model that reads it: the article's title and section
+    assert list(corpus.title) == list(paragraphs.title) and set(corpus.title) == {
+        "Talks Between Rivals",
+        "Old Friends",
+    }
+    assert list(corpus.section.fillna("")) == list(paragraphs.section.fillna(""))
+    assert synthetic.title.isna().all() and synthetic.section.isna().all()
     assert labels.confidence.between(0, 1).all()
     assert (labels.label.isna() == (labels.provenance == "unlabeled")).all()
 

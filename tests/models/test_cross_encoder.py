@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ConfigError
+from pipeline.models.base import Context
 from pipeline.models.cross_encoder import CrossEncoderClassifier
 from tests.models.test_transformer_model import LABELS, LONG_TEXT, SETTINGS, TARGETS, TEXTS
 from tests.models.test_transformer_model import tiny_encoder as tiny_encoder
@@ -33,7 +34,7 @@ def model(tiny_encoder: Path) -> CrossEncoderClassifier:
 
 
 def test_every_window_is_the_claim_then_the_paragraph(model: CrossEncoderClassifier) -> None:
-    encoded = model._encode(["Nothing will break this partnership."])
+    encoded = model._encode(["Nothing will break this partnership."], None)
     tokens = model.tokenizer_.convert_ids_to_tokens(encoded["input_ids"][0])
     claim = model.tokenizer_.tokenize(CLAIM)
     assert tokens[: len(claim) + 2] == ["[CLS]", *claim, "[SEP]"]
@@ -46,7 +47,7 @@ def test_every_window_is_the_claim_then_the_paragraph(model: CrossEncoderClassif
 def test_long_paragraphs_fit_their_windows_beside_the_claim(model: CrossEncoderClassifier) -> None:
     windows, owners, _ = model._windows([LONG_TEXT])
     assert len(windows) > 1 and set(owners) == {0}
-    lengths = [len(ids) for ids in model._encode(windows)["input_ids"]]
+    lengths = [len(ids) for ids in model._encode(windows, None)["input_ids"]]
     assert max(lengths) <= 48  # nothing of a window is cut off
 
 
@@ -80,3 +81,61 @@ def test_a_missing_claim_is_a_config_error(tiny_encoder: Path, claim: str) -> No
 def test_a_claim_that_leaves_no_room_is_a_config_error(tiny_encoder: Path) -> None:
     with pytest.raises(ConfigError, match="shorten"):
         fitted(tiny_encoder, claim="word " * 40)
+
+
+WHERE = Context("Power of Siberia 2 stalls", "Energy")
+
+
+@pytest.fixture(scope="module")
+def with_context(tiny_encoder: Path) -> CrossEncoderClassifier:
+    model = CrossEncoderClassifier(
+        labels=LABELS,
+        seed=7,
+        encoder_path=str(tiny_encoder),
+        proposition=CLAIM,
+        context=True,
+        **{**SETTINGS, "max_length": 64},
+    )
+    return model.fit_in_context(TEXTS, TARGETS, [WHERE] * len(TEXTS))
+
+
+def test_with_context_the_title_and_section_follow_the_claim(
+    with_context: CrossEncoderClassifier,
+) -> None:
+    tokenize = with_context.tokenizer_.tokenize
+    (ids,) = with_context._encode(["Gas flows east."], [WHERE])["input_ids"]
+    tokens = with_context.tokenizer_.convert_ids_to_tokens(ids)
+    where = tokenize("Power of Siberia 2 stalls | Energy")
+    window = tokenize("Gas flows east.")
+    assert tokens == ["[CLS]", *tokenize(CLAIM), "[SEP]", *where, "[SEP]", *window, "[SEP]"]
+    # no context known (a written example): the claim and the window alone
+    bare = with_context._encode(["Gas flows east."], [Context()])["input_ids"]
+    assert bare == with_context._encode(["Gas flows east."], None)["input_ids"]
+
+
+def test_context_is_cut_to_its_share_and_windows_still_fit(
+    with_context: CrossEncoderClassifier,
+) -> None:
+    long_title = Context("Sanctions " * 40, "Energy")
+    windows, _, _ = with_context._windows([LONG_TEXT])
+    encoded = with_context._encode(windows, [long_title] * len(windows))["input_ids"]
+    assert max(len(ids) for ids in encoded) <= 64  # no window loses paragraph text
+    first = with_context.tokenizer_.convert_ids_to_tokens(encoded[0])
+    claim = len(with_context.tokenizer_.tokenize(CLAIM))
+    assert first[claim + 2 : claim + 2 + 12] == ["sanctions"] * 12  # 64 // 5 pieces
+    assert first[claim + 2 + 12] == "[SEP]"
+
+
+def test_the_context_reaches_the_prediction_and_must_match_the_texts(
+    with_context: CrossEncoderClassifier,
+) -> None:
+    titled = with_context.predict_proba_in_context(TEXTS, [WHERE] * len(TEXTS))
+    other = with_context.predict_proba_in_context(TEXTS, [Context("Harvest festival")] * 12)
+    assert not np.allclose(titled, other)
+    with pytest.raises(ValueError, match="12 texts but 1 contexts"):
+        with_context.predict_proba_in_context(TEXTS, [WHERE])
+
+
+def test_without_the_setting_context_is_ignored(model: CrossEncoderClassifier) -> None:
+    plain = model.predict_proba(TEXTS)
+    assert np.array_equal(model.predict_proba_in_context(TEXTS, [WHERE] * len(TEXTS)), plain)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from pipeline.models.base import Context
 from pipeline.report.index import bootstrap_interval, group_seed
 from pipeline.report.summary import IndexSettings
 from pipeline.score.core import ArticleParagraph, SegmentedDocument, score_documents
@@ -26,9 +27,11 @@ class RecordingModel:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.contexts: list[list[Context]] = []
 
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+    def __call__(self, texts: Sequence[str], contexts: Sequence[Context] = ()) -> np.ndarray:
         self.calls.append(list(texts))
+        self.contexts.append(list(contexts))
         favor = np.asarray([(len(text) % 7) / 10 for text in texts])
         against = np.asarray([(len(text) % 3) / 10 for text in texts])
         return np.column_stack([favor, against, 1 - favor - against])
@@ -81,6 +84,20 @@ def test_index_and_interval_are_the_reports() -> None:
     assert first.label == SETTINGS.labels[int(np.argmax(probabilities[0]))]
     expected = zip(SETTINGS.labels, probabilities[0], strict=True)
     assert first.probs == {label: round(float(p), 4) for label, p in expected}
+
+
+def test_each_paragraph_is_told_its_article_title_and_section() -> None:
+    paragraphs = (
+        ArticleParagraph("t:0", 0, "", "Lead."),
+        ArticleParagraph("t:1", 1, "Energy", "Gas."),
+    )
+    titled = SegmentedDocument("t.txt", "t", "Wire", "Power of Siberia 2", paragraphs)
+    model = RecordingModel()
+    list(score_documents([ARTICLES[1], titled], model, SETTINGS, batch_size=2))
+    assert model.contexts == [
+        [Context("", ""), Context("Power of Siberia 2", "")],
+        [Context("Power of Siberia 2", "Energy")],
+    ]
 
 
 def test_records_follow_the_jsonl_schema() -> None:

@@ -304,9 +304,9 @@ def test_the_model_runs_on_one_thread_whoever_calls(tiny_model, tmp_path, monkey
     threads: list[int] = []
     predict = StanceModel.predict_proba
 
-    def recording(self, texts):
+    def recording(self, texts, contexts=None):
         threads.append(threading.get_ident())
-        return predict(self, texts)
+        return predict(self, texts, contexts)
 
     monkeypatch.setattr(StanceModel, "predict_proba", recording)
     read = ReadOptions()
