@@ -32,7 +32,9 @@ from harness import REPO, RESULTS_DIR, machine_facts, write_result
 from pipeline.config import Params, parse_params, read_yaml
 from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
 from pipeline.evaluate.stage import read_labels
+from pipeline.models.base import StanceClassifier
 from pipeline.models.factory import build_model
+from pipeline.models.persist import save_model
 from pipeline.train.data import dev_rows
 
 KEYS = ("n", "outlets", "macro_f1", "macro_f1_interval", "f_avg", "accuracy", "ece", "brier")
@@ -63,8 +65,16 @@ def main() -> None:
         metavar="RUN",
         help="score the mean probabilities of these runs (with the press) instead of fitting",
     )
+    parser.add_argument(
+        "--save-model",
+        type=Path,
+        metavar="FOLDER",
+        help="also save the fitted model there (temperature 1), e.g. for score_throughput.py",
+    )
     parser.add_argument("--results-dir", type=type(RESULTS_DIR), default=RESULTS_DIR)
     arguments = parser.parse_args()
+    if arguments.save_model and (len(arguments.models) != 1 or arguments.press == "both"):
+        parser.error("--save-model saves one fit: one model, --press with or without")
     if bool(arguments.models) == bool(arguments.ensemble):
         parser.error("give --models to fit, or --ensemble to combine earlier runs")
     if arguments.name and len(arguments.models) > 1:
@@ -79,7 +89,9 @@ def main() -> None:
         runs = [ensemble_run(arguments.results_dir, arguments.ensemble, labels, base)]
     else:
         runs = [
-            fit_run(name, use_press, arguments.name or name, changes, labels, base)
+            fit_run(
+                name, use_press, arguments.name or name, changes, labels, base, arguments.save_model
+            )
             for name in arguments.models
             for use_press in {"both": (False, True), "with": (True,), "without": (False,)}[
                 arguments.press
@@ -117,20 +129,49 @@ def set_key(raw: dict, key: str, value: Any) -> None:
 
 
 def fit_run(
-    model: str, use_press: bool, name: str, changes: dict, labels: Any, base: Params
+    model: str,
+    use_press: bool,
+    name: str,
+    changes: dict,
+    labels: Any,
+    base: Params,
+    save_to: Path | None = None,
 ) -> dict:
-    """One fit on every training row, scored on the development set."""
+    """One fit on every training row, scored on the development set (and saved to
+    `save_to` when given)."""
     train = base.train.model_copy(update={"model": model, "use_press": use_press})
     params = base.model_copy(update={"train": train})
+    built: list[StanceClassifier] = []
+
+    def build() -> StanceClassifier:
+        built.append(build_model(params))
+        return built[-1]
+
     started = time.perf_counter()
-    predictions = predict_dev(labels, params, lambda p=params: build_model(p), 1.0)
+    predictions = predict_dev(labels, params, build, 1.0)
     seconds = round(time.perf_counter() - started, 1)
     if predictions is None:
         raise SystemExit(f"{base.paths.labels}: no development rows (run `dvc repro -s label`)")
+    if save_to is not None:
+        save_fit(built[0], save_to, name, params)
     settings = getattr(params.train.models, model).model_dump(mode="json")
     run = {"name": name, "model": model, "use_press": use_press, "set": changes}
     run |= {"settings": settings, "seconds": seconds}
     return run | dev_scores(predictions, params, KEYS) | {"_predictions": (name, predictions)}
+
+
+def save_fit(classifier: StanceClassifier, folder: Path, name: str, params: Params) -> None:
+    """The fitted model as a model folder `stance score` loads (uncalibrated)."""
+    card = {
+        "model": classifier.name,
+        "model_id": f"dev-fit:{name}",
+        "proposition": params.proposition.model_dump(include={"id", "text"}),
+        "labels": list(params.labels),
+        "settings": classifier.saved_settings(),
+        "note": "benchmarks/dev_fit.py: one fit on every training row, temperature 1",
+    }
+    readme = f"# {name}\n\nOne fit by benchmarks/dev_fit.py, uncalibrated; for benchmarks.\n"
+    save_model(classifier, folder, temperature=1.0, card=card, readme=readme)
 
 
 def ensemble_run(results_dir: Path, names: list[str], labels: Any, params: Params) -> dict:

@@ -7,6 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.config import load_params
+from pipeline.evaluate.dev import DevPredictions
+from tests.conftest import REPO
+
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -35,3 +43,58 @@ def test_runs_of_other_models_are_kept_and_remeasured_ones_dropped(tmp_path: Pat
 
 def test_no_earlier_file_keeps_nothing(tmp_path: Path) -> None:
     assert dev_fit.kept_runs(tmp_path, ["setfit"]) == []
+
+
+def test_runs_are_kept_by_name_so_variants_of_one_model_coexist(tmp_path: Path) -> None:
+    runs = [
+        {"model": "cross_encoder", "use_press": True},  # from before runs had names
+        {"name": "cross_encoder context", "model": "cross_encoder", "use_press": True},
+    ]
+    (tmp_path / "dev_fit.json").write_text(json.dumps({"runs": runs}), encoding="utf-8")
+    assert dev_fit.kept_runs(tmp_path, ["cross_encoder context"]) == [runs[0]]
+    assert dev_fit.kept_runs(tmp_path, ["cross_encoder"]) == [runs[1]]
+
+
+def test_a_change_replaces_one_existing_params_key() -> None:
+    raw = {"train": {"models": {"cross_encoder": {"label_smoothing": 0.0}}}}
+    key, value = dev_fit.parse_change("train.models.cross_encoder.label_smoothing=0.1")
+    dev_fit.set_key(raw, key, value)
+    assert raw["train"]["models"]["cross_encoder"]["label_smoothing"] == 0.1
+    assert dev_fit.parse_change("train.models.x.context=true") == ("train.models.x.context", True)
+    with pytest.raises(SystemExit, match="no such key"):
+        dev_fit.set_key(raw, "train.models.cross_encoder.label_smothing", 0.1)  # a typo
+    with pytest.raises(SystemExit, match="no 'modles'"):
+        dev_fit.set_key(raw, "train.modles.cross_encoder.label_smoothing", 0.1)
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        dev_fit.parse_change("label_smoothing")
+
+
+def test_an_ensemble_of_two_runs_is_the_mean_of_their_kept_probabilities(
+    tmp_path: Path,
+) -> None:
+    ids = ["dev:a-1", "dev:a-2", "dev:b-1"]
+    labels = pd.DataFrame(
+        {
+            "paragraph_id": ids,
+            "doc_id": ["dev:a", "dev:a", "dev:b"],
+            "source": ["A", "A", "B"],
+            "text": ["x", "y", "z"],
+            "label": ["favor", "against", "none"],
+            "provenance": "dev",
+        }
+    )
+    first = np.asarray([[0.8, 0.1, 0.1], [0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
+    second = np.asarray([[0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
+    frame = labels[["paragraph_id", "doc_id", "source"]].assign(gold=labels["label"])
+    for name, probabilities in (("one", first), ("two", second)):
+        dev_fit.save_probabilities(tmp_path, (name, DevPredictions(frame, probabilities)))
+    runs = [{"name": n, "model": "m", "use_press": True, "seconds": 2.0} for n in ("one", "two")]
+    (tmp_path / "dev_fit.json").write_text(json.dumps({"runs": runs}), encoding="utf-8")
+    params = load_params(REPO / "params.yaml")
+    run = dev_fit.ensemble_run(tmp_path, ["one", "two"], labels, params)
+    _, kept = run["_predictions"]
+    np.testing.assert_allclose(kept.probabilities, (first + second) / 2)
+    assert (run["name"], run["members"], run["seconds"]) == ("one + two", ["one", "two"], 4.0)
+    assert run["accuracy"] == 1.0  # favor, against, none: each mean's top label is right
+    with pytest.raises(SystemExit, match="no run named 'three'"):
+        dev_fit.ensemble_run(tmp_path, ["one", "three"], labels, params)

@@ -75,3 +75,18 @@ def test_the_block_between_the_markers_is_replaced_and_the_rest_kept(tmp_path: P
 def test_the_committed_tables_are_up_to_date() -> None:
     """README.md and reports/models.md show what the committed results say."""
     assert models_table.main(["--check"]) == 0
+
+
+def test_a_one_fit_row_is_the_run_with_the_configured_settings(root: Path) -> None:
+    fits = json.loads((root / "benchmarks/results/dev_fit.json").read_text(encoding="utf-8"))
+    base = {"model": "cross_encoder", "use_press": True, "f1": dict.fromkeys(
+        ("favor", "against", "none"), 0.6)}  # fmt: skip
+    variant = {**base, **dev(0.69), "name": "cross_encoder context", "settings": {"context": True}}
+    plain = {**base, **dev(0.61), "name": "cross_encoder", "settings": {"context": False}}
+    fits["runs"] += [variant, plain]
+    write(root, "benchmarks/results/dev_fit.json", fits)
+    configured = {"cross_encoder": {"context": False}}
+    assert models_table._as_configured(plain, configured)
+    assert not models_table._as_configured(variant, configured)
+    rows = {row["model"]: row for row in models_table.collect_rows(root)}
+    assert rows["cross_encoder"]["macro_f1"] == 0.61  # without params.yaml: by run name
