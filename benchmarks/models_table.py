@@ -73,11 +73,10 @@ def _configured_settings(root: Path) -> dict[str, dict] | None:
     if not path.is_file():
         return None
     from pipeline.config import load_params
+    from pipeline.models.registry import model_names
 
     models = load_params(path).train.models
-    return {
-        name: getattr(models, name).model_dump(mode="json") for name in type(models).model_fields
-    }
+    return {name: getattr(models, name).model_dump(mode="json") for name in model_names()}
 
 
 def _as_configured(run: dict, configured: dict[str, dict] | None) -> bool:
