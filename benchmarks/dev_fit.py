@@ -30,6 +30,7 @@ import yaml
 from harness import REPO, RESULTS_DIR, machine_facts, write_result
 
 from pipeline.config import Params, parse_params, read_yaml
+from pipeline.errors import ConfigError
 from pipeline.evaluate.dev import DevPredictions, dev_metrics, predict_dev
 from pipeline.evaluate.stage import read_labels
 from pipeline.models.base import StanceClassifier
@@ -83,7 +84,10 @@ def main() -> None:
     changes = dict(parse_change(change) for change in arguments.changes)
     for key, value in changes.items():
         set_key(raw, key, value)
-    base = parse_params(raw, source="params.yaml").resolved(REPO)
+    try:
+        base = parse_params(raw, source="params.yaml").resolved(REPO)
+    except ConfigError as error:  # a --set value the settings refuse: one line
+        raise SystemExit(f"--set: {error}") from None
     labels = read_labels(base.paths.labels)
     if arguments.ensemble:
         runs = [ensemble_run(arguments.results_dir, arguments.ensemble, labels, base)]
