@@ -98,3 +98,10 @@ def test_an_ensemble_of_two_runs_is_the_mean_of_their_kept_probabilities(
     assert run["accuracy"] == 1.0  # favor, against, none: each mean's top label is right
     with pytest.raises(SystemExit, match="no run named 'three'"):
         dev_fit.ensemble_run(tmp_path, ["one", "three"], labels, params)
+
+
+def test_a_refused_value_is_one_line_naming_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["dev_fit.py", "--models", "tfidf_logreg", "--set", "train.models.tfidf_logreg.C=-1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match=r"^--set: params\.yaml: train\.models\.tfidf_logreg\.C: "):
+        dev_fit.main()
