@@ -105,7 +105,7 @@ def main() -> None:
         if run.get("use_press", True):
             save_probabilities(arguments.results_dir, run.pop("_predictions"))
         run.pop("_predictions", None)
-    kept = kept_runs(arguments.results_dir, [run["name"] for run in runs])
+    kept = kept_runs(arguments.results_dir, [(run["name"], run["use_press"]) for run in runs])
     write_result(
         arguments.results_dir, "dev_fit", {"machine": machine_facts(), "runs": kept + runs}
     )
@@ -246,10 +246,16 @@ def read_runs(results_dir: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8")).get("runs", [])
 
 
-def kept_runs(results_dir: Path, measured: list[str]) -> list[dict]:
-    """The runs of an earlier dev_fit.json in `results_dir` not named in `measured` now
-    (a run without a name, from before runs had one, is named by its model)."""
-    return [run for run in read_runs(results_dir) if run.get("name", run["model"]) not in measured]
+def kept_runs(results_dir: Path, measured: list[tuple[str, bool]]) -> list[dict]:
+    """The runs of an earlier dev_fit.json in `results_dir` that this one does not
+    replace: `measured` holds (name, use_press) pairs, so a fit with the press keeps the
+    same model's fit without it (a run without a name, from before runs had one, is
+    named by its model)."""
+    return [
+        run
+        for run in read_runs(results_dir)
+        if (run.get("name", run["model"]), run.get("use_press", True)) not in measured
+    ]
 
 
 if __name__ == "__main__":

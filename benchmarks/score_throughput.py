@@ -53,7 +53,7 @@ from harness import (
 from pipeline.score import DEFAULT_BATCH_SIZE
 
 # Fine-tuned models are measured on fewer paragraphs (`--slow-paragraphs`).
-SLOW_KINDS = ("setfit", "transformer")
+SLOW_KINDS = ("cross_encoder", "setfit", "transformer")
 _WARM_UP = "A short paragraph that loads the encoder before the first timed batch."
 WARM_UP_PARAGRAPHS = 20
 

@@ -37,12 +37,12 @@ dev_fit = _load_dev_fit()
 def test_runs_of_other_models_are_kept_and_remeasured_ones_dropped(tmp_path: Path) -> None:
     runs = [{"model": "setfit", "use_press": True}, {"model": "transformer", "use_press": True}]
     (tmp_path / "dev_fit.json").write_text(json.dumps({"runs": runs}), encoding="utf-8")
-    assert dev_fit.kept_runs(tmp_path, ["transformer"]) == [runs[0]]
-    assert dev_fit.kept_runs(tmp_path, ["cross_encoder"]) == runs
+    assert dev_fit.kept_runs(tmp_path, [("transformer", True)]) == [runs[0]]
+    assert dev_fit.kept_runs(tmp_path, [("cross_encoder", True)]) == runs
 
 
 def test_no_earlier_file_keeps_nothing(tmp_path: Path) -> None:
-    assert dev_fit.kept_runs(tmp_path, ["setfit"]) == []
+    assert dev_fit.kept_runs(tmp_path, [("setfit", True)]) == []
 
 
 def test_runs_are_kept_by_name_so_variants_of_one_model_coexist(tmp_path: Path) -> None:
@@ -51,8 +51,18 @@ def test_runs_are_kept_by_name_so_variants_of_one_model_coexist(tmp_path: Path) 
         {"name": "cross_encoder context", "model": "cross_encoder", "use_press": True},
     ]
     (tmp_path / "dev_fit.json").write_text(json.dumps({"runs": runs}), encoding="utf-8")
-    assert dev_fit.kept_runs(tmp_path, ["cross_encoder context"]) == [runs[0]]
-    assert dev_fit.kept_runs(tmp_path, ["cross_encoder"]) == [runs[1]]
+    assert dev_fit.kept_runs(tmp_path, [("cross_encoder context", True)]) == [runs[0]]
+    assert dev_fit.kept_runs(tmp_path, [("cross_encoder", True)]) == [runs[1]]
+
+
+def test_a_fit_with_the_press_keeps_the_same_models_fit_without_it(tmp_path: Path) -> None:
+    runs = [
+        {"model": "transformer", "use_press": False},
+        {"model": "transformer", "use_press": True},
+    ]
+    (tmp_path / "dev_fit.json").write_text(json.dumps({"runs": runs}), encoding="utf-8")
+    assert dev_fit.kept_runs(tmp_path, [("transformer", True)]) == [runs[0]]
+    assert dev_fit.kept_runs(tmp_path, [("transformer", False)]) == [runs[1]]
 
 
 def test_a_change_replaces_one_existing_params_key() -> None:
