@@ -47,6 +47,7 @@ from pipeline.config import Params, QueueStrategy
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path, read_stage_table, refuse_overwriting_inputs
+from pipeline.models.base import Context, frame_contexts
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ def run_queue(
     candidates, model_id = pool.candidates, pool.model_id
     votes = read_votes(params.paths.votes) if settings.strategy == "disagreement" else {}
     if settings.strategy != "random" and len(candidates) and not has_probs(candidates, labels):
-        probs, model_id = score_texts(params, candidates["text"].tolist())
+        probs, model_id = score_texts(
+            params, candidates["text"].tolist(), frame_contexts(candidates)
+        )
         candidates = with_probs(candidates, probs, labels)
     duplicates = NearDuplicateIndex(settings.near_duplicate)
     for text in pool.labelled_texts:
@@ -128,9 +131,12 @@ def _plural(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def score_texts(params: Params, texts: Sequence[str]) -> tuple[np.ndarray, str]:
-    """Probabilities of `texts` by the trained default model, columns in `params.labels`
-    order, and the model's id. A progress bar shows on a terminal."""
+def score_texts(
+    params: Params, texts: Sequence[str], contexts: Sequence[Context] | None = None
+) -> tuple[np.ndarray, str]:
+    """Probabilities of `texts` (in `contexts`: their titles and sections, for a model
+    that reads them) by the trained default model, columns in `params.labels` order,
+    and the model's id. A progress bar shows on a terminal."""
     from pipeline.score.model import StanceModel  # loads the encoder stack: only when needed
 
     folder = model_folder(params)
@@ -147,10 +153,11 @@ def score_texts(params: Params, texts: Sequence[str]) -> tuple[np.ndarray, str]:
         )
     order = [model.labels.index(label) for label in params.labels]
     size = model.batch_size
-    batches = [texts[start : start + size] for start in range(0, len(texts), size)]
+    contexts = list(contexts) if contexts is not None else [Context()] * len(texts)
+    starts = range(0, len(texts), size)
     parts = [
-        model.predict_proba(batch)
-        for batch in progress(batches, "queue: scoring", total=len(batches), min_items=2)
+        model.predict_proba(texts[start : start + size], contexts[start : start + size])
+        for start in progress(starts, "queue: scoring", total=len(starts), min_items=2)
     ]
     probs = np.vstack(parts) if parts else np.zeros((0, len(params.labels)))
     return probs[:, order], model.info.version or model.info.name
@@ -159,7 +166,8 @@ def score_texts(params: Params, texts: Sequence[str]) -> tuple[np.ndarray, str]:
 def _add_guesses(result: QueueResult, params: Params, labels: Sequence[str]) -> QueueResult:
     """The model's probabilities for the queued paragraphs only (n texts, not the corpus):
     a random queue still shows the model's guess when a trained model is at hand."""
-    probs, model_id = score_texts(params, [record["text"] for record in result.records])
+    queued = pd.DataFrame(result.records, columns=["text", "title", "section"])
+    probs, model_id = score_texts(params, queued["text"].tolist(), frame_contexts(queued))
     records = []
     for record, row in zip(result.records, probs, strict=True):
         records.append({**record, **model_fields(row, labels, model_id)})

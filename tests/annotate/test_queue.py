@@ -14,6 +14,7 @@ import pytest
 from pipeline.annotate import queue as queue_module
 from pipeline.annotate.duplicates import NearDuplicateIndex
 from pipeline.annotate.queue import run_queue
+from pipeline.artifacts import model_folder
 from pipeline.models.persist import save_model
 from pipeline.models.tfidf_logreg import TfidfLogreg
 from pipeline.text import sha256_hex
@@ -58,7 +59,9 @@ def article_rows(doc_id: str, texts: list[str], *, source: str = "Outlet A") -> 
     ]
 
 
-def fake_scores(params: object, texts: list[str]) -> tuple[np.ndarray, str]:
+def fake_scores(
+    params: object, texts: list[str], contexts: object = None
+) -> tuple[np.ndarray, str]:
     """Stands in for the trained model: probabilities fixed by each text's hash."""
     rows = []
     for text in texts:
@@ -71,7 +74,7 @@ def fake_scores(params: object, texts: list[str]) -> tuple[np.ndarray, str]:
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scoring must not happen (the random strategy without a model)."""
 
-    def refuse(params: object, texts: list[str]) -> None:
+    def refuse(params: object, texts: list[str], contexts: object = None) -> None:
         raise AssertionError("the model was asked to score")
 
     monkeypatch.setattr(queue_module, "score_texts", refuse)
@@ -377,3 +380,29 @@ def test_bad_input_is_one_clear_error_through_the_cli(tmp_path: Path) -> None:
         "annotate", "queue", "--params", params_file, "--strategy", "random", "-o", output
     )
     assert code == 0 and len(read_queue(Path(output))) == 1
+
+
+def test_the_model_reads_each_paragraphs_title_and_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [
+        paragraph("d1:000000000000", words(1), title="Pivot talk", section="Analysis"),
+        paragraph("d2:000000000000", words(2), title="Summit", section=""),
+    ]
+    params = make_project(tmp_path, rows)
+    seen: list[tuple[str, str, str]] = []
+
+    def recording_scores(
+        params: object, texts: list[str], contexts: list | None = None
+    ) -> tuple[np.ndarray, str]:
+        assert contexts is not None
+        seen.extend((t, c.title, c.section) for t, c in zip(texts, contexts, strict=True))
+        return fake_scores(params, texts)
+
+    monkeypatch.setattr(queue_module, "score_texts", recording_scores)
+    model_folder(params).mkdir(parents=True)  # random guesses only when a model exists
+    for strategy in ("uncertainty", "random"):  # the ranking pass and the guesses pass
+        seen.clear()
+        run_queue(params, n=2, strategy=strategy, output=tmp_path / "queue.jsonl")
+        expected = [(words(1), "Pivot talk", "Analysis"), (words(2), "Summit", "")]
+        assert sorted(seen) == sorted(expected)
