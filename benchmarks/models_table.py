@@ -54,11 +54,12 @@ def collect_rows(root: Path) -> list[dict]:
             rows[zoo["model"]] = _metrics_row(zoo, "`make compare`, calibrated")
     fits = _read(root / "benchmarks/results/dev_fit.json") or {"runs": []}
     configured = _configured_settings(root)
+    recorded = {run["model"] for run in fits["runs"] if "settings" in run}
     for run in fits["runs"]:
         if (
             run.get("use_press", True)
             and run["model"] not in rows
-            and _as_configured(run, configured)
+            and _as_configured(run, configured, recorded)
         ):
             rows[run["model"]] = _fit_row(run)
     rates = throughput(root)
@@ -79,11 +80,16 @@ def _configured_settings(root: Path) -> dict[str, dict] | None:
     return {name: getattr(models, name).model_dump(mode="json") for name in model_names()}
 
 
-def _as_configured(run: dict, configured: dict[str, dict] | None) -> bool:
+def _as_configured(
+    run: dict, configured: dict[str, dict] | None, recorded: set[str] = frozenset()
+) -> bool:
     """Whether a one-fit run measured the model as params.yaml configures it: a run
     with other settings (`dev_fit.py --set`) is a variant, reported in its own file. A
-    run from before runs recorded their settings counts when it bears the model's name."""
-    if "settings" not in run or configured is None:
+    run from before runs recorded their settings counts when it bears the model's name
+    and no run of that model in `recorded` says which settings it had."""
+    if "settings" not in run:
+        return run.get("name", run["model"]) == run["model"] and run["model"] not in recorded
+    if configured is None:
         return run.get("name", run["model"]) == run["model"]
     return run["settings"] == configured.get(run["model"])
 

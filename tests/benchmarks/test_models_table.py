@@ -90,3 +90,20 @@ def test_a_one_fit_row_is_the_run_with_the_configured_settings(root: Path) -> No
     assert not models_table._as_configured(variant, configured)
     rows = {row["model"]: row for row in models_table.collect_rows(root)}
     assert rows["cross_encoder"]["macro_f1"] == 0.61  # without params.yaml: by run name
+
+
+def test_a_legacy_run_stands_in_only_while_no_run_records_settings(root: Path) -> None:
+    fits = json.loads((root / "benchmarks/results/dev_fit.json").read_text(encoding="utf-8"))
+    base = {"model": "cross_encoder", "use_press": True, "f1": dict.fromkeys(
+        ("favor", "against", "none"), 0.6)}  # fmt: skip
+    legacy = {**base, **dev(0.63)}  # measured before runs recorded their settings
+    fits["runs"].append(legacy)
+    write(root, "benchmarks/results/dev_fit.json", fits)
+    rows = {row["model"]: row for row in models_table.collect_rows(root)}
+    assert rows["cross_encoder"]["macro_f1"] == 0.63
+
+    fits["runs"].append({**base, **dev(0.65), "name": "cross_encoder", "settings": {}})
+    write(root, "benchmarks/results/dev_fit.json", fits)
+    rows = {row["model"]: row for row in models_table.collect_rows(root)}
+    assert rows["cross_encoder"]["macro_f1"] == 0.65
+    assert not models_table._as_configured(legacy, {"cross_encoder": {}}, {"cross_encoder"})

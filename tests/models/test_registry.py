@@ -31,7 +31,7 @@ IDS = {
     "cascade": "cascade-9e84e7b36a",
     "setfit": "setfit-6de005d55d",
     "transformer": "transformer-ef46721833",
-    "cross_encoder": "cross_encoder-c33d84e5a6",
+    "cross_encoder": "cross_encoder-5c5dec2c47",
     "ensemble": "ensemble-69b3cbb5f1",
 }
 
