@@ -129,8 +129,8 @@ class TransformerClassifier(StanceClassifier):
     def _windows(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         tokenizer = self.tokenizer_
 
-        def count(text: str) -> int:
-            return len(tokenizer.tokenize(text))
+        def count(text: str) -> int:  # an overlong sentence is cut next: no warning
+            return len(tokenizer.tokenize(text, verbose=False))
 
         return chunk_texts(texts, count, self._window_budget())
 

@@ -3,6 +3,7 @@ with the tiny BERT of test_transformer_model (no download, seconds a fit)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,31 @@ def test_the_context_reaches_the_prediction_and_must_match_the_texts(
 def test_without_the_setting_context_is_ignored(model: CrossEncoderClassifier) -> None:
     plain = model.predict_proba(TEXTS)
     assert np.array_equal(model.predict_proba_in_context(TEXTS, [WHERE] * len(TEXTS)), plain)
+
+
+def test_counting_an_overlong_sentence_logs_no_too_long_warning(
+    model: CrossEncoderClassifier,
+) -> None:
+    """The windows cut a long sentence, so transformers' "longer than the maximum"
+    warning while counting its pieces would only alarm the user."""
+    from transformers.utils import logging as hf_logging
+
+    messages: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    library, handler = hf_logging.get_logger("transformers"), Keep()
+    library.addHandler(handler)
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()
+    model.tokenizer_.deprecation_warnings.clear()  # transformers warns once per tokenizer
+    try:
+        unbroken = " ".join(["partnership"] * (model.tokenizer_.model_max_length + 10))
+        windows, _, _ = model._windows([unbroken])
+    finally:
+        library.removeHandler(handler)
+        hf_logging.set_verbosity(level)
+    assert len(windows) > 1
+    assert not [message for message in messages if "longer than the specified" in message]
