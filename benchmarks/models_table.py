@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +82,7 @@ def _configured_settings(root: Path) -> dict[str, dict] | None:
 
 
 def _as_configured(
-    run: dict, configured: dict[str, dict] | None, recorded: set[str] = frozenset()
+    run: dict, configured: dict[str, dict] | None, recorded: Collection[str] = ()
 ) -> bool:
     """Whether a one-fit run measured the model as params.yaml configures it: a run
     with other settings (`dev_fit.py --set`) is a variant, reported in its own file. A
