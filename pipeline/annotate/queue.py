@@ -132,7 +132,7 @@ def _plural(number: int, noun: str) -> str:
 
 
 def score_texts(
-    params: Params, texts: Sequence[str], contexts: Sequence[Context] | None = None
+    params: Params, texts: Sequence[str], contexts: Sequence[Context]
 ) -> tuple[np.ndarray, str]:
     """Probabilities of `texts` (in `contexts`: their titles and sections, for a model
     that reads them) by the trained default model, columns in `params.labels` order,
@@ -153,7 +153,6 @@ def score_texts(
         )
     order = [model.labels.index(label) for label in params.labels]
     size = model.batch_size
-    contexts = list(contexts) if contexts is not None else [Context()] * len(texts)
     starts = range(0, len(texts), size)
     parts = [
         model.predict_proba(texts[start : start + size], contexts[start : start + size])

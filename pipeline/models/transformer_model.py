@@ -23,7 +23,7 @@ from pipeline.encoders.base import bundled_encoder_path, use_offline_hub
 from pipeline.errors import ConfigError, InputDataError
 from pipeline.io import display_path
 from pipeline.models.base import Context, StanceClassifier
-from pipeline.models.chunking import chunk_texts, pool
+from pipeline.models.chunking import TokenCounter, chunk_texts, pool
 
 _FOLDER = "model"
 # Windows per forward pass at prediction time; they are sorted by length to pad little.
@@ -127,11 +127,8 @@ class TransformerClassifier(StanceClassifier):
         return folder
 
     def _windows(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        tokenizer = self.tokenizer_
-
-        def count(text: str) -> int:  # an overlong sentence is cut next: no warning
-            return len(tokenizer.tokenize(text, verbose=False))
-
+        count = TokenCounter(self.tokenizer_)  # counts quietly: long sentences are cut next
+        count.prime(texts)  # most paragraphs fit in one window: one call counts them all
         return chunk_texts(texts, count, self._window_budget())
 
     def _window_budget(self) -> int:
